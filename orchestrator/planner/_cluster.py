@@ -1,0 +1,258 @@
+"""Failover clusters: the five strategies as one simulation of where every group is.
+
+The planner walks the nodes in waves of ``max_out`` (one wave at a time), keeping the current
+owner of every group and whether it has run on an upgraded node. Groups are moved off a node
+before it goes out, upgraded nodes pull in the groups of the next wave (with the Exchange 2003
+"Upgrade EVS" sequence where asked), and a group that has run on an upgraded node only ever
+moves to upgraded nodes. ``active-first`` moves nothing: its groups stay and users are cut off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import OrderingError, StrategyError, UnknownReferenceError
+from ..facts import KEEP_ONLINE_FOR_EVS_UPGRADE, Cluster, ClusterGroup
+from ..playbook import ClusterPolicy
+from ..schema import did_you_mean
+from ._builder import Ids, ids
+from ._host import Context, HostWork, Outage
+from ._units import waves
+
+ONE_AT_A_TIME = ("passive-first", "consolidate", "active-first")
+
+
+@dataclass
+class _Group:
+    group: ClusterGroup
+    owner: str
+    upgraded: bool = False
+    last: Ids = ()
+
+
+def node_order(cluster: Cluster, policy: ClusterPolicy) -> list[str]:
+    """The order nodes are upgraded in; raises StrategyError if the strategy cannot apply."""
+    load = {n: len(cluster.owned_by(n)) for n in cluster.nodes}
+    passive = [n for n in cluster.nodes if load[n] == 0]
+    active = [n for n in cluster.nodes if load[n] > 0]
+    s, name = policy.strategy, cluster.name
+    if s in ONE_AT_A_TIME and policy.max_out != 1:
+        raise StrategyError(f"cluster {name}: {s} upgrades one node at a time (max_out 1)", policy.where)
+    if policy.max_out >= len(cluster.nodes):
+        raise StrategyError(
+            f"cluster {name}: max_out {policy.max_out} would take every node out at once",
+            policy.where,
+        )
+    if s == "passive-first" and not passive:
+        raise StrategyError(
+            f"cluster {name}: passive-first needs a passive node, but every node owns a group "
+            f"({', '.join(f'{n}: {load[n]}' for n in cluster.nodes)}); use consolidate or move-off",
+            policy.where,
+        )
+    if s == "active-first" and not active:
+        raise StrategyError(f"cluster {name}: active-first needs an active node, no node owns a group", policy.where)
+    if policy.node_order:
+        order = _explicit_order(cluster, policy)
+        if s == "passive-first" and order[0] not in passive:
+            raise StrategyError(f"cluster {name}: passive-first, but the first node {order[0]} owns groups", policy.node_order[0].where)
+        if s == "active-first" and order[0] not in active:
+            raise StrategyError(f"cluster {name}: active-first, but the first node {order[0]} owns no group", policy.node_order[0].where)
+        return order
+    if s == "active-first":
+        return active + passive
+    return sorted(cluster.nodes, key=lambda n: (load[n], cluster.nodes.index(n)))
+
+
+def _explicit_order(cluster: Cluster, policy: ClusterPolicy) -> list[str]:
+    order: list[str] = []
+    for ref in policy.node_order:
+        if ref.name not in cluster.nodes:
+            raise UnknownReferenceError(
+                f"{ref.name!r} is not a node of cluster {cluster.name}"
+                f"{did_you_mean(ref.name, cluster.nodes)}",
+                ref.where,
+            )
+        if ref.name in order:
+            raise OrderingError(f"node {ref.name} appears twice in node_order", ref.where)
+        order.append(ref.name)
+    missing = [n for n in cluster.nodes if n not in order]
+    if missing:
+        raise StrategyError(f"node_order of cluster {cluster.name} leaves out {', '.join(missing)}", policy.where)
+    return order
+
+
+class ClusterPlan:
+    """Emits one cluster's actions for a given strategy."""
+
+    def __init__(self, ctx: Context, cluster: Cluster, policy: ClusterPolicy) -> None:
+        self.ctx, self.c, self.p = ctx, cluster, policy
+        self.order = node_order(cluster, policy)
+        self.groups = {g.name: _Group(g, g.owner) for g in cluster.groups}
+        self.upgraded: set[str] = set()
+        self.work = {n: HostWork(ctx, n, f"{cluster.name}/{n}", cluster.name) for n in cluster.nodes}
+        uvs = policy.upgrade_virtual_servers
+        self.upgrade_vs = uvs if uvs is not None else (
+            policy.strategy == "move-off" and ctx.pkg.kind == "service-pack"
+        )
+
+    # -- helpers -------------------------------------------------------------------------
+    def _add(self, suffix: str, kind: str, after: Ids, host: str | None, title: str, **params: Any) -> Ids:
+        return self.ctx.b.chain(f"{self.c.name}/{suffix}", kind, after, host=host,
+                                cluster=self.c.name, params=params, title=title)
+
+    def _on(self, node: str) -> list[_Group]:
+        return [g for g in self.groups.values() if g.owner == node]
+
+    def _dest(self, g: _Group, exclude: set[str]) -> str:
+        """Where a group leaving its node goes: an upgraded node if any, least loaded."""
+        cands = [n for n in self.order if n not in exclude]
+        up = [n for n in cands if n in self.upgraded]
+        if g.upgraded or up:
+            cands = up
+        if not cands:
+            raise StrategyError(f"cluster {self.c.name}: no node can take group {g.group.name}", self.p.where)
+        return self._pick(g, cands)
+
+    def _pick(self, g: _Group, cands: list[str]) -> str:
+        prefs = g.group.preferred_owners
+        load = {n: len(self._on(n)) for n in cands}
+        if self.p.strategy == "consolidate":
+            return max(cands, key=lambda n: (load[n], -self.order.index(n)))
+        return min(
+            cands,
+            key=lambda n: (load[n], prefs.index(n) if n in prefs else len(prefs), self.order.index(n)),
+        )
+
+    def _needs_upgrade(self, g: _Group, to: str) -> bool:
+        return (
+            self.upgrade_vs and g.group.is_virtual_server and to in self.upgraded and not g.upgraded
+        )
+
+    def _offline(self, g: _Group, after: Ids) -> Ids:
+        src, name = g.owner, g.group.name
+        keep = list(KEEP_ONLINE_FOR_EVS_UPGRADE)
+        return self._add(f"{src}/resources_offline/{name}", "resources_offline", ids(after, g.last),
+                         src, f"Take {name} resources offline except {', '.join(keep)}",
+                         group=name, keep=keep)
+
+    def _move(self, g: _Group, to: str, after: Ids, ready: Ids = (), off: Ids | None = None) -> Ids:
+        """Move ``g`` to ``to``: plain, or offline → move → Upgrade EVS → online."""
+        src, name = g.owner, g.group.name
+        if self._needs_upgrade(g, to):
+            off = off or self._offline(g, after)
+            mv = self._add(f"{src}/move/{name}", "move_group", ids(off, ready), src,
+                           f"Move {name} from {src} to {to}", group=name, to_node=to)
+            up = self._add(f"{to}/upgrade_virtual_server/{name}", "upgrade_virtual_server", mv, to,
+                           f"Upgrade Exchange Virtual Server {name} on {to}", group=name)
+            on = self._add(f"{to}/resources_online/{name}", "resources_online", up, to,
+                           f"Bring {name} resources online on {to}", group=name)
+            self._outage(name, off[0], on[0], f"offline for Upgrade EVS, moving from {src} to {to}")
+            g.last = on
+        else:
+            mv = self._add(f"{src}/move/{name}", "move_group", ids(after, g.last, ready), src,
+                           f"Move {name} from {src} to {to}", group=name, to_node=to)
+            self._outage(name, mv[0], mv[0], f"brief failover from {src} to {to}")
+            g.last = mv
+        g.owner = to
+        g.upgraded = g.upgraded or to in self.upgraded
+        return g.last
+
+    def _outage(self, group: str, start: str, end: str, reason: str) -> None:
+        self.ctx.outages.append(Outage("group", group, self.c.name, reason, start, end))
+
+    # -- strategies ----------------------------------------------------------------------
+    def plan(self, after: Ids) -> Ids:
+        """All waves, then the cluster-wide failover check; returns the exit ids."""
+        node_waves = waves(self.order, self.p.max_out)
+        for i, wave in enumerate(node_waves):
+            nxt = node_waves[i + 1] if i + 1 < len(node_waves) else []
+            if self.p.strategy == "active-first":
+                after = self._active_first(wave, after)
+            elif self.p.strategy == "drain":
+                after = self._drain(wave, after)
+            else:
+                after = self._move_off(wave, nxt, after)
+        if self.p.verify_failover and self.c.groups:
+            after = self._add("verify/failover", "verify", after, None,
+                              f"Verify the groups of {self.c.name} can fail over between nodes",
+                              check="failover", groups=[g.name for g in self.c.groups])
+        return after
+
+    def _move_off(self, wave: list[str], nxt: list[str], after: Ids) -> Ids:
+        prep = {n: self.work[n].prepare(after) for n in wave}
+        moved: dict[str, list[Ids]] = {n: [] for n in wave}
+        for n in wave:
+            for g in self._on(n):
+                moved[n].append(self._move(g, self._dest(g, set(wave)), prep[n]))
+        cores: dict[str, Ids] = {}
+        for n in wave:
+            stop = self._add(f"{n}/stop_cluster_service", "stop_cluster_service", ids(prep[n], *moved[n]),
+                             n, f"Stop the Cluster service on {n}")
+            cores[n] = self.work[n].core(stop)
+        self.upgraded.update(wave)
+        if self.p.strategy == "consolidate":
+            incoming = [g for g in self.groups.values() if g.owner not in self.upgraded]
+        else:
+            incoming = [g for g in self.groups.values() if g.owner in nxt]
+        plan_in: dict[str, list[_Group]] = {n: [] for n in wave}
+        for g in incoming:
+            plan_in[self._pick(g, wave)].append(g)
+        exits: list[Ids] = []
+        for n in wave:
+            # KB 328839: take the incoming EVS offline, then start the Cluster service, then move.
+            offs = {g.group.name: self._offline(g, cores[n]) for g in plan_in[n] if self._needs_upgrade(g, n)}
+            start = self._add(f"{n}/start_cluster_service", "start_cluster_service",
+                              ids(cores[n], *offs.values()), n, f"Start the Cluster service on {n}")
+            for g in plan_in[n]:
+                exits.append(self._move(g, n, cores[n], ready=start, off=offs.get(g.group.name)))
+            exits.append(self.work[n].post(self.work[n].verify(start)))
+        return ids(*exits)
+
+    def _drain(self, wave: list[str], after: Ids) -> Ids:
+        exits: list[Ids] = []
+        for n in wave:
+            prep = self.work[n].prepare(after)
+            leaving = self._on(n)
+            to = self._dest(leaving[0], set(wave)) if leaving else None
+            drain = self._add(f"{n}/drain_node", "drain_node", ids(prep, *(g.last for g in leaving)), n,
+                              f"Pause and drain {n}" + (f" to {to}" if to else ""),
+                              groups=[g.group.name for g in leaving], to_node=to)
+            for g in leaving:
+                assert to is not None
+                g.owner, g.upgraded, g.last = to, g.upgraded or to in self.upgraded, drain
+                self._outage(g.group.name, drain[0], drain[0], f"drained from {n} to {to}")
+            core = self.work[n].core(drain)
+            self.upgraded.add(n)
+            back = [g for g in self.groups.values() if self.p.failback and g.group.preferred_owners[:1] == (n,) and g.owner != n]
+            resume = self._add(f"{n}/resume_node", "resume_node", ids(core, *(g.last for g in back)), n,
+                               f"Resume {n}" + (" with failback" if self.p.failback else ""),
+                               failback=self.p.failback, failback_groups=[g.group.name for g in back])
+            for g in back:
+                self._outage(g.group.name, resume[0], resume[0], f"fails back to {n}")
+                g.owner, g.upgraded, g.last = n, True, resume
+            exits.append(self.work[n].post(self.work[n].verify(resume)))
+        return ids(*exits)
+
+    def _active_first(self, wave: list[str], after: Ids) -> Ids:
+        exits: list[Ids] = []
+        for n in wave:
+            w = self.work[n]
+            core = w.core(w.prepare(after))
+            for g in self._on(n):
+                self.ctx.outages.append(Outage(
+                    "group", g.group.name, self.c.name,
+                    f"stays on {n} while it is upgraded (active-first, no failover): users are cut off",
+                    w.core_span[0], w.core_span[1]))
+            self.upgraded.add(n)
+            exits.append(w.post(w.verify(core)))
+        return ids(*exits)
+
+    def guarantee(self) -> dict[str, Any]:
+        """The plan contract's ``guarantees.clusters`` entry."""
+        out: dict[str, Any] = {"strategy": self.p.strategy, "max_out": self.p.max_out}
+        if self.p.strategy in ONE_AT_A_TIME:
+            out["first"] = self.order[0]
+        out["node_order"] = list(self.order)
+        out["upgrade_virtual_servers"] = self.upgrade_vs
+        return out

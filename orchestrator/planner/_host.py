@@ -1,0 +1,204 @@
+"""The work on one host, as segments that the tier/pool/cluster logic places around its own steps.
+
+``prepare`` (host-gated preflights, pre hooks) → ``core`` (stop services, prerequisites,
+uninstall, install, reboot, components, restore, start services) → ``verify`` → ``post``
+(post hooks). Each segment is a chain; each returns the ids its successors wait for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..facts import Facts
+from ..playbook import Check, Component, Hook, Package, Playbook
+from ._builder import Builder, Ids
+from ._select import resolve_all
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A planned loss of service: from the start of one action to the finish of another."""
+
+    scope: str
+    name: str
+    cluster: str | None
+    reason: str
+    start_id: str
+    end_id: str
+
+
+@dataclass
+class Context:
+    """What every planning step shares: the builder, the playbook, the facts."""
+
+    b: Builder
+    pb: Playbook
+    facts: Facts
+    targets: list[str]
+    outages: list[Outage] = field(default_factory=list)
+    _cache: dict[int, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def pkg(self) -> Package:
+        assert self.pb.package is not None
+        return self.pb.package
+
+    def applies(self, item: Check | Hook | Component, host: str) -> bool:
+        """Whether a check/hook/component with an optional ``hosts`` selector covers ``host``."""
+        if not item.hosts:
+            return True
+        key = id(item)
+        if key not in self._cache:
+            self._cache[key] = frozenset(resolve_all(item.hosts, self.facts))
+        return host in self._cache[key]
+
+
+def slug(text: str) -> str:
+    """A readable id fragment for free text (check and hook names)."""
+    out = "".join(c if c.isalnum() or c in "-_." else "-" for c in text.lower())
+    return "-".join(p for p in out.split("-") if p) or "x"
+
+
+class HostWork:
+    """Emits the actions of one target host, under id prefix ``prefix``."""
+
+    def __init__(self, ctx: Context, host: str, prefix: str, cluster: str | None = None) -> None:
+        self.ctx, self.host, self.prefix, self.cluster = ctx, host, prefix, cluster
+        self.added: list[str] = []
+
+    def _add(self, suffix: str, kind: str, after: Ids, title: str, **params: Any) -> Ids:
+        self.added.append(f"{self.prefix}/{suffix}")
+        return self.ctx.b.chain(
+            f"{self.prefix}/{suffix}",
+            kind,
+            after,
+            host=self.host,
+            cluster=self.cluster,
+            params=params,
+            title=title,
+        )
+
+    def prepare(self, after: Ids) -> Ids:
+        """Host-gated preflight checks (in parallel), then pre hooks (in order)."""
+        pb, h = self.ctx.pb, self.host
+        checks = [c for c in pb.preflight if c.gate == "host" and self.ctx.applies(c, h)]
+        if checks:
+            after = tuple(
+                x
+                for c in checks
+                for x in self._add(
+                    f"preflight/{slug(c.check)}", "preflight", after, f"Check {c.check} on {h}",
+                    check=c.check, gate="host", **c.params,
+                )
+            )
+        for hook in pb.pre_hooks:
+            if self.ctx.applies(hook, h):
+                after = self._add(f"hook/pre/{slug(hook.name)}", "hook", after,
+                                  f"Pre hook '{hook.name}' on {h}", stage="pre", name=hook.name, run=hook.run)
+        return after
+
+    def core(self, after: Ids) -> Ids:
+        """The disruptive part: services down, packages in, reboot, services back.
+
+        Afterwards :attr:`core_span` holds its first and last action ids."""
+        first = len(self.added)
+        last = self._core(after)
+        self.core_span = (self.added[first], self.added[-1])
+        return last
+
+    def _core(self, after: Ids) -> Ids:
+        pb, pkg, h = self.ctx.pb, self.ctx.pkg, self.host
+        if pkg.preserve:
+            after = self._add("preserve_files", "preserve_files", after,
+                              f"Save customised files on {h}", files=list(pkg.preserve))
+        if pb.interfering_services:
+            after = self._add("stop_services/interfering", "stop_services", after,
+                              f"Stop interfering services on {h}",
+                              services=list(pb.interfering_services), purpose="interfering")
+        if pb.services:
+            after = self._add("stop_services/product", "stop_services", after,
+                              f"Stop the product's services on {h}",
+                              services=list(pb.services), purpose="product")
+        after = self._components(after, "before")
+        if pkg.replaces:
+            after = self._add("uninstall", "uninstall", after,
+                              f"Remove {pkg.replaces['name']} from {h}",
+                              package=pkg.replaces["name"], product_code=pkg.replaces.get("product_code"))
+        after = self._add("install", "install", after, f"Install {pkg.name} on {h}", **install_params(pkg))
+        if pb.reboot != "never":
+            reason = "policy: always" if pb.reboot == "always" else "if the installer asks for it"
+            after = self._add("reboot", "reboot", after, f"Reboot {h} ({reason})",
+                              reason=reason, when=pb.reboot)
+        after = self._components(after, "after")
+        if pkg.preserve:
+            after = self._add("restore_files", "restore_files", after,
+                              f"Put customised files back on {h}", files=list(pkg.preserve))
+        if pb.services:
+            after = self._add("start_services/product", "start_services", after,
+                              f"Start the product's services on {h}",
+                              services=list(pb.services), purpose="product")
+        if pb.interfering_services:
+            after = self._add("start_services/interfering", "start_services", after,
+                              f"Restore interfering services on {h}",
+                              services=list(pb.interfering_services), purpose="interfering")
+        return after
+
+    def _components(self, after: Ids, when: str) -> Ids:
+        for comp in self.ctx.pkg.components:
+            if comp.when != when or not self.ctx.applies(comp, self.host):
+                continue
+            after = self._add(f"install/{slug(comp.name)}", "install", after,
+                              f"Install {comp.name} on {self.host}", package=comp.name,
+                              version=comp.version, package_kind=comp.kind, source=comp.source,
+                              arguments=comp.arguments, component=True)
+            if comp.reboot:
+                after = self._add(f"reboot/{slug(comp.name)}", "reboot", after,
+                                  f"Reboot {self.host} after {comp.name}",
+                                  reason=f"after {comp.name}", when="always")
+        return after
+
+    def verify(self, after: Ids) -> Ids:
+        """Post-conditions on this host (in parallel)."""
+        checks = [c for c in self.ctx.pb.verify if self.ctx.applies(c, self.host)]
+        if not checks:
+            return after
+        return tuple(
+            x
+            for c in checks
+            for x in self._add(f"verify/{slug(c.check)}", "verify", after,
+                               f"Verify {c.check} on {self.host}", check=c.check, **c.params)
+        )
+
+    def post(self, after: Ids) -> Ids:
+        """Post hooks, in order."""
+        for hook in self.ctx.pb.post_hooks:
+            if self.ctx.applies(hook, self.host):
+                after = self._add(f"hook/post/{slug(hook.name)}", "hook", after,
+                                  f"Post hook '{hook.name}' on {self.host}",
+                                  stage="post", name=hook.name, run=hook.run)
+        return after
+
+    def whole(self, after: Ids) -> Ids:
+        """prepare → core → verify → post, for a host with no pool or cluster around it."""
+        return self.post(self.verify(self.core(self.prepare(after))))
+
+
+def install_params(pkg: Package) -> dict[str, Any]:
+    """The params of the main ``install`` action."""
+    params: dict[str, Any] = {
+        "package": pkg.name,
+        "version": pkg.version,
+        "package_kind": pkg.kind,
+        "source": pkg.source,
+        "arguments": pkg.arguments,
+        "success_codes": list(pkg.success_codes),
+        "reboot_codes": list(pkg.reboot_codes),
+    }
+    if pkg.level is not None:
+        params["level"] = pkg.level
+    if pkg.product_code:
+        params["product_code"] = pkg.product_code
+    if pkg.properties:
+        params["properties"] = dict(pkg.properties)
+    return params

@@ -1,0 +1,107 @@
+"""Turning the built DAG into a :class:`Plan`: estimates, window fit, downtime, guarantees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..estimate import Schedule, hms, schedule, window_fit
+from ..plan import Plan
+from ._cluster import ClusterPlan
+from ._defaults import timeouts
+from ._host import Context
+
+DEFAULT_RETRIES = {"attempts": 3, "backoff_s": 10, "max_backoff_s": 300}
+DEFAULT_BUDGET = {"max_failures": 0}
+
+
+def finish_plan(
+    ctx: Context,
+    inventory_sha256: str,
+    phases: list[dict[str, str]],
+    tiers: list[list[str]],
+    cluster_plans: dict[str, ClusterPlan],
+    batches: dict[str, list[list[str]]],
+    notes: list[str],
+) -> Plan:
+    """Assemble the plan document from the builder's DAG and the planning results."""
+    pb, facts = ctx.pb, ctx.facts
+    actions = ctx.b.actions()
+    sched = schedule(actions)
+    touched = {a.host for a in actions if a.host} | set(ctx.targets)
+    for name in {a.params.get("system") for a in actions} - {None}:
+        touched.update(facts.systems[str(name)].nodes)
+    guarantees: dict[str, Any] = {
+        "tiers": tiers,
+        "pools": _pool_guarantees(ctx),
+        "clusters": {name: cp.guarantee() for name, cp in sorted(cluster_plans.items())},
+    }
+    if batches:
+        guarantees["fleets"] = {name: {"batches": b} for name, b in sorted(batches.items())}
+    warnings: list[str] = []
+    window = None
+    if pb.window is not None:
+        window = window_fit(sched.makespan_s, pb.window.start, pb.window.end)
+        if not window["fits"]:
+            warnings.append(
+                f"the estimated makespan {hms(sched.makespan_s)} exceeds the maintenance window "
+                f"({hms(int(str(window['length_s'])))}); the run will stop at a safe point when "
+                "the window closes and resume in the next one"
+            )
+    if pb.reboot == "never":
+        warnings.append("reboot: never — a host whose installer asks for a reboot is left pending")
+    extra: dict[str, Any] = {
+        "phases": phases,
+        "window": window,
+        "downtime": _downtime(ctx, sched),
+        "execution": {
+            "failure_budget": pb.failure_budget or DEFAULT_BUDGET,
+            "retries": {**DEFAULT_RETRIES, **pb.retries},
+            "timeouts": timeouts(pb.timeouts, pb.package.kind if pb.package else None),
+            "reboot": pb.reboot,
+            "forks_hint": None,
+        },
+        "warnings": warnings,
+        "notes": notes,
+    }
+    return Plan(
+        playbook={"name": pb.name, "sha256": pb.sha256, "path": pb.path},
+        inventory={"sha256": inventory_sha256},
+        facts=facts.to_contract(touched),
+        actions=actions,
+        guarantees=guarantees,
+        estimate={
+            "makespan_s": sched.makespan_s,
+            "critical_path": list(sched.critical_path),
+            "total_work_s": sum(a.estimate_s for a in actions),
+        },
+        extra=extra,
+    )
+
+
+def _pool_guarantees(ctx: Context) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in sorted({ctx.facts.hosts[h].pool for h in ctx.targets} - {None}):
+        assert name is not None
+        pool = ctx.facts.pools[name]
+        mode, max_out, _ = ctx.pb.pools.get(name, (pool.mode, pool.max_out, None))
+        out[name] = {"mode": mode} if mode == "all-at-once" else {"mode": mode, "max_out": max_out or pool.max_out}
+    return out
+
+
+def _downtime(ctx: Context, sched: Schedule) -> list[dict[str, Any]]:
+    entries = []
+    for o in ctx.outages:
+        start, end = sched.start[o.start_id], sched.finish[o.end_id]
+        entries.append({"scope": o.scope, "name": o.name, "cluster": o.cluster, "reason": o.reason,
+                         "estimate_s": end - start, "start_s": start})
+    for name, mode in _pool_guarantees(ctx).items():
+        if mode["mode"] == "all-at-once":
+            start, end = sched.start[f"{name}/all-out"], sched.finish[f"{name}/all-upgraded"]
+            entries.append({"scope": "pool", "name": name, "cluster": None,
+                            "reason": "all-at-once: every member is out together, so clients "
+                                      "never see mixed versions", "estimate_s": end - start,
+                            "start_s": start})
+    entries.sort(key=lambda e: (e["start_s"], e["scope"], e["name"]))
+    return entries
+
+
