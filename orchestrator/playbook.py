@@ -116,6 +116,7 @@ class Playbook:
     tiers: tuple[tuple[Ref, ...], ...] = ()
     pools: dict[str, tuple[str, int | None, Location]] = field(default_factory=dict)
     clusters: dict[str, ClusterPolicy] = field(default_factory=dict)
+    cluster_default: ClusterPolicy | None = None
     fleets: dict[str, tuple[tuple[int | str, ...], Location]] = field(default_factory=dict)
     preflight: tuple[Check, ...] = ()
     interfering_services: tuple[str, ...] = ()
@@ -202,6 +203,18 @@ def _package(raw: LocMap) -> Package:
     )
 
 
+def _cluster_policy(c: LocMap, loc: Location) -> ClusterPolicy:
+    return ClusterPolicy(
+        strategy=c["strategy"],
+        where=loc,
+        node_order=_refs(c.get("node_order")),
+        max_out=c.get("max_out", 1),
+        upgrade_virtual_servers=c.get("upgrade_virtual_servers"),
+        failback=c.get("failback", True),
+        verify_failover=c.get("verify_failover", True),
+    )
+
+
 def _duration(text: str) -> timedelta:
     m = re.fullmatch(DURATION, text)
     assert m is not None  # the schema checked the pattern
@@ -243,17 +256,12 @@ def parse_playbook(text: str, path: str) -> Playbook:
         for name, p in raw.get("pools", {}).items()
     }
     clusters = {
-        name: ClusterPolicy(
-            strategy=c["strategy"],
-            where=raw["clusters"].where(name),
-            node_order=_refs(c.get("node_order")),
-            max_out=c.get("max_out", 1),
-            upgrade_virtual_servers=c.get("upgrade_virtual_servers"),
-            failback=c.get("failback", True),
-            verify_failover=c.get("verify_failover", True),
-        )
+        name: _cluster_policy(c, raw["clusters"].where(name))
         for name, c in raw.get("clusters", {}).items()
     }
+    default = raw.get("cluster_default")
+    if default is not None and "node_order" in default:
+        raise SchemaError("cluster_default cannot have a node_order", default.where("node_order"))
     fleets = {}
     for name, f in raw.get("fleets", {}).items():
         serial = f["serial"]
@@ -274,6 +282,7 @@ def parse_playbook(text: str, path: str) -> Playbook:
         tiers=tuple(_refs(t) for t in raw.get("tiers", ())),
         pools=pools,
         clusters=clusters,
+        cluster_default=_cluster_policy(default, raw.where("cluster_default")) if default else None,
         fleets=fleets,
         preflight=_checks(raw.get("preflight")),
         interfering_services=tuple(raw.get("interfering_services", ())),

@@ -125,6 +125,7 @@ PLAYBOOK = Obj(
         "tiers": Field(ListOf(_selectors, min_items=1), doc="ordered tiers; all of a tier before the next"),
         "pools": Field(MapOf(Obj({"mode": Field(Str(enum=POOL_MODES), required=True), "max_out": Field(Int(minimum=1))}))),
         "clusters": Field(MapOf(CLUSTER)),
+        "cluster_default": Field(CLUSTER, doc="the policy of targeted clusters not named in `clusters`"),
         "fleets": Field(MapOf(Obj({"serial": Field(OneOf([Int(minimum=1), Str(pattern=r"\d+%"), ListOf(OneOf([Int(minimum=1), Str(pattern=r"\d+%")]), min_items=1)]), required=True)}))),
         "preflight": Field(ListOf(OneOf([Str(), _check]))),
         "interfering_services": Field(ListOf(Str()), doc="stopped before the install, restored after"),

@@ -194,7 +194,7 @@ def check(spec: Spec, value: Any, path: str, loc: Location) -> None:
         ok_types: tuple[type, ...] = (int,) if isinstance(spec, Int) else (int, float)
         if isinstance(value, bool) or not isinstance(value, ok_types):
             raise SchemaError(f"{label} must be {spec.describe()}, got {_type_name(value)}", loc)
-        if spec.minimum is not None and value < spec.minimum:
+        if spec.minimum is not None and float(value) < spec.minimum:
             raise SchemaError(f"{label} must be {spec.describe()}, got {value}", loc)
         return
     if isinstance(spec, ListOf):

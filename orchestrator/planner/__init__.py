@@ -88,10 +88,11 @@ def _check_references(pb: Playbook, facts: Facts, targets: list[str]) -> None:
                 "whole (a group must never move back to an older node)",
                 where,
             )
-        if cluster.name not in pb.clusters:
+        if cluster.name not in pb.clusters and pb.cluster_default is None:
             raise SchemaError(
                 f"cluster {cluster.name} is targeted but has no strategy: add clusters: "
-                f"{{{cluster.name}: {{strategy: move-off|passive-first|consolidate|active-first|drain}}}}",
+                f"{{{cluster.name}: {{strategy: move-off|passive-first|consolidate|active-first|drain}}}} "
+                "or a cluster_default",
                 where,
             )
     for h in targets:
@@ -139,7 +140,9 @@ def _plan_tier(ctx: Context, tier: list[str], entry: Ids, cluster_plans: dict[st
             continue
         host = facts.hosts[h]
         if host.cluster:
-            cp = ClusterPlan(ctx, facts.clusters[host.cluster], pb.clusters[host.cluster])
+            policy = pb.clusters.get(host.cluster, pb.cluster_default)
+            assert policy is not None  # _check_references made sure
+            cp = ClusterPlan(ctx, facts.clusters[host.cluster], policy)
             cluster_plans[host.cluster] = cp
             exits.append(cp.plan(entry))
             done.update(facts.clusters[host.cluster].nodes)

@@ -210,24 +210,36 @@ class ClusterPlan:
         return ids(*exits)
 
     def _drain(self, wave: list[str], after: Ids) -> Ids:
-        exits: list[Ids] = []
+        """Drain every node of the wave first, then upgrade, then resume (with failback)."""
+        drains: dict[str, Ids] = {}
         for n in wave:
             prep = self.work[n].prepare(after)
             leaving = self._on(n)
             to = self._dest(leaving[0], set(wave)) if leaving else None
-            drain = self._add(f"{n}/drain_node", "drain_node", ids(prep, *(g.last for g in leaving)), n,
-                              f"Pause and drain {n}" + (f" to {to}" if to else ""),
-                              groups=[g.group.name for g in leaving], to_node=to)
+            drains[n] = self._add(
+                f"{n}/drain_node", "drain_node", ids(prep, *(g.last for g in leaving)), n,
+                f"Pause and drain {n}" + (f" to {to}" if to else ""),
+                groups=[g.group.name for g in leaving], to_node=to,
+            )
             for g in leaving:
                 assert to is not None
-                g.owner, g.upgraded, g.last = to, g.upgraded or to in self.upgraded, drain
-                self._outage(g.group.name, drain[0], drain[0], f"drained from {n} to {to}")
-            core = self.work[n].core(drain)
-            self.upgraded.add(n)
-            back = [g for g in self.groups.values() if self.p.failback and g.group.preferred_owners[:1] == (n,) and g.owner != n]
-            resume = self._add(f"{n}/resume_node", "resume_node", ids(core, *(g.last for g in back)), n,
-                               f"Resume {n}" + (" with failback" if self.p.failback else ""),
-                               failback=self.p.failback, failback_groups=[g.group.name for g in back])
+                g.owner, g.upgraded = to, g.upgraded or to in self.upgraded
+                g.last = drains[n]
+                self._outage(g.group.name, drains[n][0], drains[n][0], f"drained from {n} to {to}")
+        cores = {n: self.work[n].core(drains[n]) for n in wave}
+        self.upgraded.update(wave)
+        exits: list[Ids] = []
+        for n in wave:
+            back = [
+                g
+                for g in self.groups.values()
+                if self.p.failback and g.group.preferred_owners[:1] == (n,) and g.owner != n
+            ]
+            resume = self._add(
+                f"{n}/resume_node", "resume_node", ids(cores[n], *(g.last for g in back)), n,
+                f"Resume {n}" + (" with failback" if self.p.failback else ""),
+                failback=self.p.failback, failback_groups=[g.group.name for g in back],
+            )
             for g in back:
                 self._outage(g.group.name, resume[0], resume[0], f"fails back to {n}")
                 g.owner, g.upgraded, g.last = n, True, resume

@@ -68,12 +68,13 @@ def estimate_for(kind: str, overrides: Mapping[str, int], package_kind: str | No
     return ESTIMATES.get(kind, 60)
 
 
-def timeouts(overrides: Mapping[str, int], package_kind: str | None) -> dict[str, int]:
-    """Per-kind timeouts for the engine: the playbook's, else a multiple of the estimate."""
+def timeouts(
+    kinds: set[str], overrides: Mapping[str, int], package_kind: str | None
+) -> dict[str, int]:
+    """Per-kind timeouts of the ``kinds`` a plan uses: the playbook's, else a multiple of the
+    estimate, never below a floor."""
     out: dict[str, int] = {}
-    for kind in sorted({*ESTIMATES, "install"}):
-        if kind == "barrier":
-            continue
+    for kind in sorted(kinds - {"barrier"}):
         est = estimate_for(kind, {}, package_kind)
         out[kind] = int(overrides.get(kind, overrides.get("default", max(TIMEOUT_FLOOR_S, TIMEOUT_FACTOR * est))))
     return out

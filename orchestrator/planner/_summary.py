@@ -56,7 +56,7 @@ def finish_plan(
         "execution": {
             "failure_budget": pb.failure_budget or DEFAULT_BUDGET,
             "retries": {**DEFAULT_RETRIES, **pb.retries},
-            "timeouts": timeouts(pb.timeouts, pb.package.kind if pb.package else None),
+            "timeouts": timeouts({a.kind for a in actions}, pb.timeouts, pb.package.kind if pb.package else None),
             "reboot": pb.reboot,
             "forks_hint": None,
         },
