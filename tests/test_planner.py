@@ -89,6 +89,7 @@ def test_exchange2003_follows_kb_328839() -> None:
     assert cluster_sequence(plan, "exclu1") == [
         # passive node-c first; then EVS2 moves in and is upgraded there
         "stop_cluster_service node-c",
+        "install node-c",  # KB831464 first (a component with when: before), then reboot
         "install node-c",
         "resources_offline node-b EVS2",
         "start_cluster_service node-c",
@@ -97,6 +98,7 @@ def test_exchange2003_follows_kb_328839() -> None:
         "resources_online node-c EVS2",
         # node-b is now free
         "stop_cluster_service node-b",
+        "install node-b",  # KB831464 first (a component with when: before), then reboot
         "install node-b",
         "resources_offline node-a EVS1",
         "start_cluster_service node-b",
@@ -106,9 +108,13 @@ def test_exchange2003_follows_kb_328839() -> None:
         "move_group node-a Cluster Group->node-b",
         # finally node-a, which no longer hosts anything
         "stop_cluster_service node-a",
+        "install node-a",  # KB831464 first (a component with when: before), then reboot
         "install node-a",
         "start_cluster_service node-a",
     ]
+    kb = plan.action("exclu1/node-c/install/kb831464")
+    assert kb.params["package"] == "KB831464"
+    assert "exclu1/node-c/reboot/kb831464" in ancestors(plan, "exclu1/node-c/install")
     offline = plan.action("exclu1/node-b/resources_offline/EVS2")
     assert offline.params["keep"] == ["IP Address", "Physical Disk", "Network Name"]
     # front-ends (all at once) before any back-end install
