@@ -167,15 +167,17 @@ class Facts:
         they belong to, with the current owner of every cluster group."""
         names = sorted(set(touched))
         hosts = {n: _host_contract(self.hosts[n]) for n in names}
-        pools = {p.name: _pool_contract(p) for p in self.pools.values() if p.name in {h["pool"] for h in hosts.values()}}
+        used_pools = {h["pool"] for h in hosts.values()}
+        used_clusters = {h["cluster"] for h in hosts.values()}
+        pools = {p.name: _pool_contract(p) for p in self.pools.values() if p.name in used_pools}
         clusters = {
-            c.name: _cluster_contract(c)
-            for c in self.clusters.values()
-            if c.name in {h["cluster"] for h in hosts.values()}
+            c.name: _cluster_contract(c) for c in self.clusters.values() if c.name in used_clusters
         }
         out: dict[str, Any] = {"hosts": hosts, "clusters": clusters, "pools": pools}
         used_systems = {self.hosts[n].system for n in names}
-        systems = {s.name: _system_contract(s) for s in self.systems.values() if s.name in used_systems}
+        systems = {
+            s.name: _system_contract(s) for s in self.systems.values() if s.name in used_systems
+        }
         if systems:
             out["systems"] = systems
         used_fleets = {self.hosts[n].fleet for n in names}

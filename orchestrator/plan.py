@@ -91,13 +91,55 @@ class Plan:
         return doc
 
     def to_json(self) -> str:
-        """The document as pretty, byte-stable JSON text (ends with a newline)."""
-        return json.dumps(self.to_document(), indent=2, ensure_ascii=False) + "\n"
+        """The document as byte-stable JSON text, ending with a newline (see :func:`dumps`).
+
+        Each action is encoded once, canonically; that string is both hashed into the
+        fingerprint and printed on its own line."""
+        body = self.body()
+        actions = [_canonical(a) for a in body["actions"]]
+        parts = []
+        for key in sorted(body):
+            value = "[" + ",".join(actions) + "]" if key == "actions" else _canonical(body[key])
+            parts.append(f"{_canonical(key)}:{value}")
+        digest = hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()
+        doc: dict[str, Any] = {"format": FORMAT, "fingerprint": "sha256:" + digest}
+        doc.update(body)
+        return dumps(doc, encoded_actions=actions)
+
+
+_canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
+def dumps(doc: Mapping[str, Any], encoded_actions: list[str] | None = None) -> str:
+    """Diff-friendly JSON: top-level objects expanded two levels deep (facts one host per
+    line), lists one item per line (one action per line, in canonical form), the rest compact.
+    Only the C encoder does the heavy work."""
+    compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+    def emit(value: Any, depth: int, indent: str) -> str:
+        inner = indent + "  "
+        if isinstance(value, dict) and value and depth < 3:
+            items = [f"{inner}{compact(k)}: {emit(v, depth + 1, inner)}" for k, v in value.items()]
+            return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+        if isinstance(value, list) and value and depth < 2:
+            items = [f"{inner}{_canonical(v)}" for v in value]
+            return "[\n" + ",\n".join(items) + f"\n{indent}]"
+        return compact(value)
+
+    top = []
+    for key, value in doc.items():
+        if key == "actions" and encoded_actions is not None:
+            text = "[\n" + ",\n".join(f"    {a}" for a in encoded_actions) + "\n  ]"
+            text = text if encoded_actions else "[]"
+        else:
+            text = emit(value, 1, "  ")
+        top.append(f"  {compact(key)}: {text}")
+    return "{\n" + ",\n".join(top) + "\n}\n"
 
 
 def canonical_json(obj: Any) -> bytes:
     """Canonical JSON: sorted keys, no insignificant whitespace, UTF-8."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _canonical(obj).encode()
 
 
 def fingerprint(body: Mapping[str, Any]) -> str:
@@ -166,5 +208,7 @@ def load_plan(path: Path) -> Plan:
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanFileError(f"cannot read: {exc}", Location(str(path))) from None
     except json.JSONDecodeError as exc:
-        raise PlanFileError(f"not JSON: {exc.msg}", Location(str(path), exc.lineno, exc.colno)) from None
+        raise PlanFileError(
+            f"not JSON: {exc.msg}", Location(str(path), exc.lineno, exc.colno)
+        ) from None
     return plan_from_document(doc, str(path))

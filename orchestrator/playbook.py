@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Location, SchemaError, WindowError
-from .playbook_spec import PLAYBOOK, DURATION
+from .playbook_spec import DURATION, PLAYBOOK
 from .schema import check
 from .sourcemap import LocList, LocMap, load_yaml_text, read_text, where
 
@@ -183,7 +183,9 @@ def _package(raw: LocMap) -> Package:
         for c in raw.get("components", ())
     )
     if raw["kind"] == "patch-level" and "level" not in raw:
-        raise SchemaError("a patch-level package needs `level` (the level to upgrade to)", raw.where())
+        raise SchemaError(
+            "a patch-level package needs `level` (the level to upgrade to)", raw.where()
+        )
     if raw["kind"] != "patch-level" and "level" in raw:
         raise SchemaError("`level` is only for patch-level packages", raw.where("level"))
     return Package(
@@ -233,7 +235,8 @@ def _window(raw: LocMap) -> Window:
     if end <= start:
         key = "end" if "end" in raw else "duration"
         raise WindowError(
-            f"the maintenance window ends ({end.isoformat()}) before it starts ({start.isoformat()})",
+            f"the maintenance window ends ({end.isoformat()}) before it starts "
+            f"({start.isoformat()})",
             raw.where(key),
         )
     return Window(start, end)
@@ -265,7 +268,10 @@ def parse_playbook(text: str, path: str) -> Playbook:
     fleets = {}
     for name, f in raw.get("fleets", {}).items():
         serial = f["serial"]
-        fleets[name] = (tuple(serial) if isinstance(serial, list) else (serial,), raw["fleets"].where(name))
+        fleets[name] = (
+            tuple(serial) if isinstance(serial, list) else (serial,),
+            raw["fleets"].where(name),
+        )
     hooks = raw.get("hooks", {})
 
     def _hooks(items: Any) -> tuple[Hook, ...]:

@@ -27,7 +27,10 @@ _selectors = ListOf(
 _check = Obj(
     {
         "check": Field(Str(), required=True, doc="check name, e.g. backup, disk-space, version"),
-        "gate": Field(Str(enum=GATES), doc="run: before any change (default); host: just before the host's own work"),
+        "gate": Field(
+            Str(enum=GATES),
+            doc="run: before any change (default); host: just before the host's own work",
+        ),
         "hosts": Field(_selectors, doc="where the check runs (default: every target)"),
         "params": Field(MapOf(AnyValue()), doc="the check's own parameters"),
     },
@@ -47,7 +50,9 @@ _component = Obj(
         "source": Field(Str(), required=True),
         "version": Field(Str()),
         "hosts": Field(_selectors, required=True, doc="the targets that get this component"),
-        "when": Field(Str(enum=("before", "after")), doc="before or after the main package (default after)"),
+        "when": Field(
+            Str(enum=("before", "after")), doc="before or after the main package (default after)"
+        ),
         "reboot": Field(Bool(), doc="reboot after this component (a prerequisite hotfix)"),
         "arguments": Field(Str()),
     },
@@ -62,7 +67,9 @@ PACKAGE = Obj(
         "version": Field(Str(), doc="version string installed"),
         "arguments": Field(Str(), doc="extra command-line arguments"),
         "success_codes": Field(_codes, doc="exit codes meaning success (default [0])"),
-        "reboot_codes": Field(_codes, doc="exit codes meaning success + reboot (default [3010, 1641])"),
+        "reboot_codes": Field(
+            _codes, doc="exit codes meaning success + reboot (default [3010, 1641])"
+        ),
         "level": Field(Int(minimum=1), doc="patch-level packages: the level to upgrade to"),
         "product_code": Field(Str(pattern=r"\{[0-9A-Fa-f-]{36}\}")),
         "properties": Field(MapOf(OneOf([Str(), Int()])), doc="msiexec properties"),
@@ -81,9 +88,13 @@ CLUSTER = Obj(
         "strategy": Field(Str(enum=STRATEGIES), required=True),
         "node_order": Field(ListOf(Str(), min_items=1), doc="explicit order of the nodes"),
         "max_out": Field(Int(minimum=1), doc="nodes out at once (default 1)"),
-        "upgrade_virtual_servers": Field(Bool(), doc="run Upgrade EVS (default: service packs under move-off)"),
+        "upgrade_virtual_servers": Field(
+            Bool(), doc="run Upgrade EVS (default: service packs under move-off)"
+        ),
         "failback": Field(Bool(), doc="drain: resume with failback (default true)"),
-        "verify_failover": Field(Bool(), doc="after all nodes: verify groups fail over (default true)"),
+        "verify_failover": Field(
+            Bool(), doc="after all nodes: verify groups fail over (default true)"
+        ),
     }
 )
 
@@ -93,9 +104,13 @@ MODEL_HOTFIX = Obj(
         "operation": Field(Str(enum=("install", "remove")), required=True),
         "hotfix": Field(Str(), required=True),
         "base": Field(Str(), required=True, doc="the base installation the hotfix belongs to"),
-        "packages": Field(ListOf(Str(), min_items=1), required=True, doc="software packages it touches"),
+        "packages": Field(
+            ListOf(Str(), min_items=1), required=True, doc="software packages it touches"
+        ),
         "source": Field(Str(), doc="hotfix archive (install)"),
-        "apply": Field(Str(enum=("all-hosts", "per-node")), doc="how changes are applied (default all-hosts)"),
+        "apply": Field(
+            Str(enum=("all-hosts", "per-node")), doc="how changes are applied (default all-hosts)"
+        ),
     },
     doc="scenario S3: a hotfix added to / removed from a system model",
 )
@@ -107,9 +122,13 @@ BUILD = Obj(
         "rtm": Field(Str(), required=True, doc="the RTM .msi"),
         "upgraded": Field(Str(), required=True, doc="the updated (service pack) .msi"),
         "product_code": Field(Str(pattern=r"\{[0-9A-F-]{36}\}"), required=True, doc="upper case"),
-        "package_code": Field(Str(pattern=r"\{[0-9A-F-]{36}\}"), required=True, doc="new, upper case"),
+        "package_code": Field(
+            Str(pattern=r"\{[0-9A-F-]{36}\}"), required=True, doc="new, upper case"
+        ),
         "patch_guid": Field(Str(pattern=r"\{[0-9A-F-]{36}\}"), required=True, doc="upper case"),
-        "family": Field(Str(pattern=r"[A-Za-z0-9_]{1,8}"), doc="ImageFamilies.Family (default Family1)"),
+        "family": Field(
+            Str(pattern=r"[A-Za-z0-9_]{1,8}"), doc="ImageFamilies.Family (default Family1)"
+        ),
         "output": Field(Str(pattern=r"[^\\/]+\.msp"), required=True, doc="the .msp file name"),
     },
     doc="scenario S4: build an .msp on a build host before applying it",
@@ -119,28 +138,78 @@ PLAYBOOK = Obj(
     {
         "name": Field(Str(), required=True),
         "description": Field(Str()),
-        "acknowledge": Field(ListOf(Str()), doc="statements the operator confirms, e.g. release-notes-read"),
+        "acknowledge": Field(
+            ListOf(Str()), doc="statements the operator confirms, e.g. release-notes-read"
+        ),
         "package": Field(PACKAGE),
         "targets": Field(_selectors, doc="hosts that get the package"),
-        "tiers": Field(ListOf(_selectors, min_items=1), doc="ordered tiers; all of a tier before the next"),
-        "pools": Field(MapOf(Obj({"mode": Field(Str(enum=POOL_MODES), required=True), "max_out": Field(Int(minimum=1))}))),
+        "tiers": Field(
+            ListOf(_selectors, min_items=1), doc="ordered tiers; all of a tier before the next"
+        ),
+        "pools": Field(
+            MapOf(
+                Obj(
+                    {
+                        "mode": Field(Str(enum=POOL_MODES), required=True),
+                        "max_out": Field(Int(minimum=1)),
+                    }
+                )
+            )
+        ),
         "clusters": Field(MapOf(CLUSTER)),
-        "cluster_default": Field(CLUSTER, doc="the policy of targeted clusters not named in `clusters`"),
-        "fleets": Field(MapOf(Obj({"serial": Field(OneOf([Int(minimum=1), Str(pattern=r"\d+%"), ListOf(OneOf([Int(minimum=1), Str(pattern=r"\d+%")]), min_items=1)]), required=True)}))),
+        "cluster_default": Field(
+            CLUSTER, doc="the policy of targeted clusters not named in `clusters`"
+        ),
+        "fleets": Field(
+            MapOf(
+                Obj(
+                    {
+                        "serial": Field(
+                            OneOf(
+                                [
+                                    Int(minimum=1),
+                                    Str(pattern=r"\d+%"),
+                                    ListOf(
+                                        OneOf([Int(minimum=1), Str(pattern=r"\d+%")]), min_items=1
+                                    ),
+                                ]
+                            ),
+                            required=True,
+                        )
+                    }
+                )
+            )
+        ),
         "preflight": Field(ListOf(OneOf([Str(), _check]))),
-        "interfering_services": Field(ListOf(Str()), doc="stopped before the install, restored after"),
+        "interfering_services": Field(
+            ListOf(Str()), doc="stopped before the install, restored after"
+        ),
         "services": Field(ListOf(Str()), doc="the product's own services, stopped for the install"),
         "hooks": Field(Obj({"pre": Field(ListOf(_hook)), "post": Field(ListOf(_hook))})),
         "reboot": Field(Str(enum=REBOOT_POLICIES), doc="default if-required"),
         "verify": Field(ListOf(OneOf([Str(), _check]))),
-        "failure_budget": Field(Obj({"max_failures": Field(Int(minimum=0)), "max_percent": Field(Num(minimum=0))})),
-        "retries": Field(Obj({"attempts": Field(Int(minimum=1)), "backoff_s": Field(Num(minimum=0)), "max_backoff_s": Field(Num(minimum=0))})),
+        "failure_budget": Field(
+            Obj({"max_failures": Field(Int(minimum=0)), "max_percent": Field(Num(minimum=0))})
+        ),
+        "retries": Field(
+            Obj(
+                {
+                    "attempts": Field(Int(minimum=1)),
+                    "backoff_s": Field(Num(minimum=0)),
+                    "max_backoff_s": Field(Num(minimum=0)),
+                }
+            )
+        ),
         "timeouts": Field(MapOf(Int(minimum=1)), doc="seconds per action kind, plus `default`"),
-        "estimates": Field(MapOf(Int(minimum=0)), doc="seconds per action kind (overrides the defaults)"),
+        "estimates": Field(
+            MapOf(Int(minimum=0)), doc="seconds per action kind (overrides the defaults)"
+        ),
         "window": Field(
             Obj(
                 {
-                    "start": Field(Str(pattern=ISO_DATETIME), required=True, doc="ISO 8601 with offset"),
+                    "start": Field(
+                        Str(pattern=ISO_DATETIME), required=True, doc="ISO 8601 with offset"
+                    ),
                     "end": Field(Str(pattern=ISO_DATETIME)),
                     "duration": Field(Str(pattern=DURATION), doc="e.g. 4h30m, instead of end"),
                 }

@@ -191,10 +191,11 @@ def check(spec: Spec, value: Any, path: str, loc: Location) -> None:
             raise SchemaError(f"{label} must be true or false, got {_type_name(value)}", loc)
         return
     if isinstance(spec, Int | Num):
-        ok_types: tuple[type, ...] = (int,) if isinstance(spec, Int) else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_types):
+        ok = isinstance(value, int) or (isinstance(spec, Num) and isinstance(value, float))
+        if isinstance(value, bool) or not ok:
             raise SchemaError(f"{label} must be {spec.describe()}, got {_type_name(value)}", loc)
-        if spec.minimum is not None and float(value) < spec.minimum:
+        assert isinstance(value, int | float)
+        if spec.minimum is not None and value < spec.minimum:
             raise SchemaError(f"{label} must be {spec.describe()}, got {value}", loc)
         return
     if isinstance(spec, ListOf):

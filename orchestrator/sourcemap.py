@@ -53,8 +53,12 @@ def where(value: Any, key: Any = None, default_file: str = "<input>") -> Locatio
     return Location(default_file)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader building LocMap/LocList and rejecting duplicate keys."""
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LocatingLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """Safe loader (libyaml's C parser when available) building LocMap/LocList and rejecting
+    duplicate keys. Subclass it to add tags (the inventory adds Ansible's ``!vault``)."""
 
     filename = "<input>"
 
@@ -92,15 +96,19 @@ class _Loader(yaml.SafeLoader):
         return result
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_located_mapping)
-_Loader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_located_sequence
+LocatingLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, LocatingLoader.construct_located_mapping
+)
+LocatingLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, LocatingLoader.construct_located_sequence
 )
 
 
-def load_yaml_text(text: str, filename: str) -> Any:
+def load_yaml_text(
+    text: str, filename: str, loader_class: type[LocatingLoader] = LocatingLoader
+) -> Any:
     """Parse YAML ``text``; syntax errors become :class:`YamlSyntaxError` with file and line."""
-    loader = _Loader(text)
+    loader = loader_class(text)
     loader.filename = filename
     try:
         return loader.get_single_data()
@@ -111,7 +119,9 @@ def load_yaml_text(text: str, filename: str) -> Any:
         line = mark.line + 1 if mark is not None else None
         column = mark.column + 1 if mark is not None else None
         what = exc.problem or exc.context or "invalid YAML"
-        raise YamlSyntaxError(f"YAML syntax error: {what}", Location(filename, line, column)) from None
+        raise YamlSyntaxError(
+            f"YAML syntax error: {what}", Location(filename, line, column)
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"YAML error: {exc}", Location(filename)) from None
     finally:
@@ -127,9 +137,7 @@ def read_text(path: Path) -> str:
     except IsADirectoryError:
         raise YamlSyntaxError("is a directory, expected a file", Location(str(path))) from None
     except UnicodeDecodeError as exc:
-        raise YamlSyntaxError(
-            f"not UTF-8 text (byte {exc.start})", Location(str(path))
-        ) from None
+        raise YamlSyntaxError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
     except OSError as exc:
         raise YamlSyntaxError(f"cannot read: {exc.strerror}", Location(str(path))) from None
 

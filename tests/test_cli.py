@@ -28,11 +28,20 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_golden_plans(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_golden_plans(
+    name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`plan --format json` of every example is byte-identical to its golden file.
     Regenerate after an intended change with UPDATE_GOLDEN=1 and review the diff."""
     monkeypatch.chdir(ROOT)
-    args = ["plan", f"playbooks/{name}.yml", "-i", f"inventory/{EXAMPLES[name]}", "--format", "json"]
+    args = [
+        "plan",
+        f"playbooks/{name}.yml",
+        "-i",
+        f"inventory/{EXAMPLES[name]}",
+        "--format",
+        "json",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     golden = GOLDEN / f"{name}.json"
@@ -66,16 +75,29 @@ def test_no_secrets_in_any_plan() -> None:
             assert word not in text, (path.name, word)
 
 
-@pytest.mark.parametrize("fmt,marker", [("text", "PLANNED DOWNTIME"), ("dot", "digraph"), ("mermaid", "flowchart")])
+@pytest.mark.parametrize(
+    "fmt,marker", [("text", "PLANNED DOWNTIME"), ("dot", "digraph"), ("mermaid", "flowchart")]
+)
 def test_formats(fmt: str, marker: str) -> None:
-    r = run_cli("plan", "playbooks/exchange2003-sp2.yml", "-i", "inventory/exchange2003", "--format", fmt)
+    r = run_cli(
+        "plan", "playbooks/exchange2003-sp2.yml", "-i", "inventory/exchange2003", "--format", fmt
+    )
     assert r.returncode == 0, r.stderr
     assert marker in r.stdout
 
 
 def test_out_writes_file_and_validate_reads_it(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
-    r = run_cli("plan", "playbooks/exchange55.yml", "-i", "inventory/exchange55", "--format", "json", "--out", str(out))
+    r = run_cli(
+        "plan",
+        "playbooks/exchange55.yml",
+        "-i",
+        "inventory/exchange55",
+        "--format",
+        "json",
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
     r = run_cli("validate", "--plan", str(out))
@@ -85,7 +107,16 @@ def test_out_writes_file_and_validate_reads_it(tmp_path: Path) -> None:
 
 def test_edited_plan_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
-    run_cli("plan", "playbooks/exchange55.yml", "-i", "inventory/exchange55", "--format", "json", "--out", str(out))
+    run_cli(
+        "plan",
+        "playbooks/exchange55.yml",
+        "-i",
+        "inventory/exchange55",
+        "--format",
+        "json",
+        "--out",
+        str(out),
+    )
     doc = json.loads(out.read_text())
     doc["actions"][0]["estimate_s"] = 1
     out.write_text(json.dumps(doc))
@@ -113,9 +144,18 @@ def test_unsafe_plan_file_is_a_clear_error_exit_3(tmp_path: Path) -> None:
 
 BAD_INPUTS = {
     "yaml-syntax": ("name: t\npackage: [\n", "pb.yml:3"),
-    "unknown-key": ("name: t\npackage: {name: p, kind: msi, source: x}\ntargets: [all]\nretires: {}\n", "did you mean 'retries'"),
-    "unknown-host": ("name: t\npackage: {name: p, kind: msi, source: x}\ntargets: [node-9]\n", "unknown host or group 'node-9'"),
-    "wrong-type": ("name: t\npackage: {name: p, kind: msi, source: x}\ntargets: [all]\nreboot: 3\n", "must be one of"),
+    "unknown-key": (
+        "name: t\npackage: {name: p, kind: msi, source: x}\ntargets: [all]\nretires: {}\n",
+        "did you mean 'retries'",
+    ),
+    "unknown-host": (
+        "name: t\npackage: {name: p, kind: msi, source: x}\ntargets: [node-9]\n",
+        "unknown host or group 'node-9'",
+    ),
+    "wrong-type": (
+        "name: t\npackage: {name: p, kind: msi, source: x}\ntargets: [all]\nreboot: 3\n",
+        "must be one of",
+    ),
 }
 
 
@@ -124,7 +164,17 @@ def test_bad_input_exit_2_no_traceback_nothing_written(case: str, tmp_path: Path
     text, fragment = BAD_INPUTS[case]
     (tmp_path / "pb.yml").write_text(text)
     out = tmp_path / "out.json"
-    r = run_cli("plan", "pb.yml", "-i", str(ROOT / "inventory" / "exchange55"), "--format", "json", "--out", str(out), cwd=tmp_path)
+    r = run_cli(
+        "plan",
+        "pb.yml",
+        "-i",
+        str(ROOT / "inventory" / "exchange55"),
+        "--format",
+        "json",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert fragment in r.stderr

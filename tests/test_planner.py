@@ -121,7 +121,9 @@ def test_exchange2003_follows_kb_328839() -> None:
     be_install = ancestors(plan, "be1/install")
     assert {"owa/fe1/install", "owa/fe2/install", "owa/fe3/install"} <= be_install
     for fe in ("fe1", "fe2", "fe3"):
-        assert {f"owa/{m}/lb_out" for m in ("fe1", "fe2", "fe3")} <= ancestors(plan, f"owa/{fe}/install")
+        assert {f"owa/{m}/lb_out" for m in ("fe1", "fe2", "fe3")} <= ancestors(
+            plan, f"owa/{fe}/install"
+        )
     assert plan.guarantees["pools"] == {"owa": {"mode": "all-at-once"}}
     assert any(d["scope"] == "pool" and d["name"] == "owa" for d in plan.extra["downtime"])
 
@@ -230,8 +232,18 @@ STRATEGY_ERRORS = {
         "needs a passive node",
     ),
     "active-first-no-active": ({}, "{strategy: active-first}", StrategyError, "needs an active"),
-    "max-out-all-nodes": ({"G": "n1"}, "{strategy: drain, max_out: 2}", StrategyError, "every node"),
-    "one-at-a-time": ({"G": "n1"}, "{strategy: consolidate, max_out: 2}", StrategyError, "one node"),
+    "max-out-all-nodes": (
+        {"G": "n1"},
+        "{strategy: drain, max_out: 2}",
+        StrategyError,
+        "every node",
+    ),
+    "one-at-a-time": (
+        {"G": "n1"},
+        "{strategy: consolidate, max_out: 2}",
+        StrategyError,
+        "one node",
+    ),
     "unknown-node": (
         {"G": "n1"},
         "{strategy: move-off, node_order: [n1, n3]}",
@@ -264,16 +276,32 @@ def test_strategy_errors(case: str) -> None:
 
 REF_ERRORS = {
     "unknown-target": ("targets: [c, nod1]", UnknownReferenceError, "did you mean 'n1'"),
-    "unknown-cluster": ("targets: [c]\nclusters: {c: {strategy: drain}, cx: {strategy: drain}}",
-                        UnknownReferenceError, "unknown cluster 'cx'"),
-    "partial-cluster": ("targets: [n1]\nclusters: {c: {strategy: drain}}", TopologyError, "upgraded whole"),
+    "unknown-cluster": (
+        "targets: [c]\nclusters: {c: {strategy: drain}, cx: {strategy: drain}}",
+        UnknownReferenceError,
+        "unknown cluster 'cx'",
+    ),
+    "partial-cluster": (
+        "targets: [n1]\nclusters: {c: {strategy: drain}}",
+        TopologyError,
+        "upgraded whole",
+    ),
     "no-strategy": ("targets: [c]", SchemaError, "has no strategy"),
-    "unknown-role": ("targets: ['role:web']\nclusters: {c: {strategy: drain}}",
-                     UnknownReferenceError, "no host has the role"),
-    "tier-cycle": ("targets: [c]\nclusters: {c: {strategy: drain}}\ntiers: [[n1], [n2], [n1]]",
-                   OrderingError, "cycle in declared ordering"),
-    "cluster-split-across-tiers": ("targets: [c]\nclusters: {c: {strategy: drain}}\ntiers: [[n1], [n2]]",
-                                   TopologyError, "split across tiers"),
+    "unknown-role": (
+        "targets: ['role:web']\nclusters: {c: {strategy: drain}}",
+        UnknownReferenceError,
+        "no host has the role",
+    ),
+    "tier-cycle": (
+        "targets: [c]\nclusters: {c: {strategy: drain}}\ntiers: [[n1], [n2], [n1]]",
+        OrderingError,
+        "cycle in declared ordering",
+    ),
+    "cluster-split-across-tiers": (
+        "targets: [c]\nclusters: {c: {strategy: drain}}\ntiers: [[n1], [n2]]",
+        TopologyError,
+        "split across tiers",
+    ),
 }
 
 

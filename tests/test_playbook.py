@@ -42,7 +42,9 @@ def test_examples_validate_against_json_schema(tmp_path: Path) -> None:
 
 def test_checked_in_schema_is_current() -> None:
     checked_in = json.loads((ROOT / "docs/schema/playbook.schema.json").read_text())
-    assert checked_in == playbook_json_schema(), "run: python -m orchestrator schema > docs/schema/playbook.schema.json"
+    assert checked_in == playbook_json_schema(), (
+        "run: python -m orchestrator schema > docs/schema/playbook.schema.json"
+    )
 
 
 BAD = {
@@ -81,7 +83,8 @@ BAD = {
     "targets-not-list": (BASE.replace("[all]", "all"), SchemaError, 6, "must be a list"),
     "duplicate-key": (BASE + "name: again\n", YamlSyntaxError, 7, "duplicate key 'name'"),
     "window-backwards": (
-        BASE + "window:\n  start: '2026-01-02T10:00:00+00:00'\n  end: '2026-01-02T09:00:00+00:00'\n",
+        BASE
+        + "window:\n  start: '2026-01-02T10:00:00+00:00'\n  end: '2026-01-02T09:00:00+00:00'\n",
         WindowError,
         9,
         "ends",
@@ -93,7 +96,8 @@ BAD = {
         "does not match",
     ),
     "window-end-and-duration": (
-        BASE + "window: {start: '2026-01-02T10:00:00Z', end: '2026-01-02T11:00:00Z', duration: 1h}\n",
+        BASE
+        + "window: {start: '2026-01-02T10:00:00Z', end: '2026-01-02T11:00:00Z', duration: 1h}\n",
         WindowError,
         7,
         "exactly one",
@@ -136,7 +140,9 @@ def test_bad_playbooks(case: str) -> None:
 
 
 def test_window_duration_and_defaults() -> None:
-    pb = parse_playbook(BASE + "window: {start: '2026-01-02T22:00:00+01:00', duration: 4h30m}\n", "x")
+    pb = parse_playbook(
+        BASE + "window: {start: '2026-01-02T22:00:00+01:00', duration: 4h30m}\n", "x"
+    )
     assert pb.window is not None
     assert (pb.window.end - pb.window.start).total_seconds() == 4.5 * 3600
     assert pb.reboot == "if-required"

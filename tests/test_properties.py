@@ -53,7 +53,9 @@ def estates(draw: st.DrawFn) -> tuple[Facts, dict[str, Any]]:
         for gi in range(draw(st.integers(0, 4))):
             owner = draw(st.sampled_from(nodes))
             prefs = draw(st.lists(st.sampled_from(nodes), unique=True, max_size=3))
-            cgroups.append(ClusterGroup(f"G{c}{gi}", owner, draw(st.sampled_from(KINDS)), tuple(prefs)))
+            cgroups.append(
+                ClusterGroup(f"G{c}{gi}", owner, draw(st.sampled_from(KINDS)), tuple(prefs))
+            )
         clusters[name] = Cluster(name, nodes, tuple(cgroups))
         groups[name] = nodes
         owned = {g.owner for g in cgroups}
@@ -85,7 +87,10 @@ def estates(draw: st.DrawFn) -> tuple[Facts, dict[str, Any]]:
         mode = draw(st.sampled_from(["all-at-once", "rolling"]))
         pools[name] = Pool(name, members, mode)
         if mode == "rolling" and len(members) > 1:
-            pool_modes[name] = {"mode": "rolling", "max_out": draw(st.integers(1, len(members) - 1))}
+            pool_modes[name] = {
+                "mode": "rolling",
+                "max_out": draw(st.integers(1, len(members) - 1)),
+            }
         else:
             pool_modes[name] = {"mode": "all-at-once"}
         groups[name] = members
@@ -157,7 +162,9 @@ def estates(draw: st.DrawFn) -> tuple[Facts, dict[str, Any]]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(estates(), st.randoms(use_true_random=False))
-def test_random_topologies_plan_safely(estate: tuple[Facts, dict[str, Any]], rnd: random.Random) -> None:
+def test_random_topologies_plan_safely(
+    estate: tuple[Facts, dict[str, Any]], rnd: random.Random
+) -> None:
     facts, doc = estate
     if doc.get("model_hotfix", 1) is None:
         return  # nothing to plan

@@ -174,8 +174,12 @@ class RawInventory:
             for name in groups:
                 every |= up(name)
             self.host_groups[host] = tuple(sorted(every))
-        for name in self.groups:
-            self.members[name] = tuple(h for h in self.hosts if name in self.host_groups[h])
+        members: dict[str, list[str]] = {name: [] for name in self.groups}
+        for host in self.hosts:  # one pass, inventory order kept
+            for name in self.host_groups[host]:
+                members[name].append(host)
+        for name, hosts in members.items():
+            self.members[name] = tuple(hosts)
 
     def _check_cycles(self) -> None:
         state: dict[str, int] = {}  # 1: on the current path, 2: done

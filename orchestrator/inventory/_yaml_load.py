@@ -13,8 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import Location, YamlSyntaxError
-from ..sourcemap import _Loader as _LocatingLoader
+from .. import sourcemap
 
 VAULT_HEADER = "$ANSIBLE_VAULT;"
 
@@ -29,7 +28,7 @@ class VaultValue:
         return "<vault-encrypted>"
 
 
-class _Loader(_LocatingLoader):
+class _Loader(sourcemap.LocatingLoader):
     """The located loader of :mod:`orchestrator.sourcemap`, accepting ``!vault``/``!unsafe``."""
 
 
@@ -54,21 +53,4 @@ def is_vault_file(text: str) -> bool:
 
 def load_yaml_text(text: str, filename: str) -> Any:
     """Parse YAML with locations; syntax errors become :class:`YamlSyntaxError` (file:line)."""
-    loader = _Loader(text)
-    loader.filename = filename
-    try:
-        return loader.get_single_data()
-    except YamlSyntaxError:
-        raise
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        column = mark.column + 1 if mark is not None else None
-        what = exc.problem or exc.context or "invalid YAML"
-        raise YamlSyntaxError(
-            f"YAML syntax error: {what}", Location(filename, line, column)
-        ) from None
-    except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"YAML error: {exc}", Location(filename)) from None
-    finally:
-        loader.dispose()
+    return sourcemap.load_yaml_text(text, filename, _Loader)

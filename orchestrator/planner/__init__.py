@@ -45,8 +45,11 @@ def build_plan(facts: Facts, pb: Playbook, inventory_sha256: str) -> Plan:
         entry = msp_build(b, pb, facts, entry)
     if pb.model_hotfix is not None:
         mh = pb.model_hotfix
-        phase("model-hotfix", f"{mh['operation'].capitalize()} hotfix {mh['hotfix']} through the "
-              f"system model of {mh['system']}")
+        phase(
+            "model-hotfix",
+            f"{mh['operation'].capitalize()} hotfix {mh['hotfix']} through the "
+            f"system model of {mh['system']}",
+        )
         entry = model_hotfix(b, pb, facts, entry, ctx.outages)
     tiers, tier_note = compute_tiers(pb, facts, targets) if targets else ([], "")
     cluster_plans: dict[str, ClusterPlan] = {}
@@ -54,14 +57,16 @@ def build_plan(facts: Facts, pb: Playbook, inventory_sha256: str) -> Plan:
     for i, tier in enumerate(tiers, 1):
         phase(f"tier-{i}", f"Tier {i}: {_describe(facts, tier)}")
         exits = _plan_tier(ctx, tier, entry, cluster_plans, batches)
-        entry = b.barrier(f"tier-{i}/done", f"Tier {i} complete", exits) if i < len(tiers) else exits
+        entry = (
+            b.barrier(f"tier-{i}/done", f"Tier {i} complete", exits) if i < len(tiers) else exits
+        )
     notes = [tier_note] if tier_note else []
     return finish_plan(ctx, inventory_sha256, phases, tiers, cluster_plans, batches, notes)
 
 
 def _check_references(pb: Playbook, facts: Facts, targets: list[str]) -> None:
     target_set = set(targets)
-    for name, (mode, max_out, where) in pb.pools.items():
+    for name, (_mode, _max_out, where) in pb.pools.items():
         if name not in facts.pools:
             raise UnknownReferenceError(
                 f"unknown pool {name!r}{did_you_mean(name, list(facts.pools))}", where
@@ -91,7 +96,8 @@ def _check_references(pb: Playbook, facts: Facts, targets: list[str]) -> None:
         if cluster.name not in pb.clusters and pb.cluster_default is None:
             raise SchemaError(
                 f"cluster {cluster.name} is targeted but has no strategy: add clusters: "
-                f"{{{cluster.name}: {{strategy: move-off|passive-first|consolidate|active-first|drain}}}} "
+                f"{{{cluster.name}: {{strategy: STRATEGY}}}} with a STRATEGY of "
+                "move-off|passive-first|consolidate|active-first|drain, "
                 "or a cluster_default",
                 where,
             )
@@ -108,33 +114,59 @@ def _preflight(ctx: Context) -> Ids:
     b, pb = ctx.b, ctx.pb
     out: list[str] = []
     for statement in pb.acknowledge:
-        out.append(b.add(f"preflight/acknowledged/{slug(statement)}", "preflight",
-                         params={"check": "acknowledged", "statement": statement, "gate": "run"},
-                         title=f"Operator acknowledged: {statement}"))
+        out.append(
+            b.add(
+                f"preflight/acknowledged/{slug(statement)}",
+                "preflight",
+                params={"check": "acknowledged", "statement": statement, "gate": "run"},
+                title=f"Operator acknowledged: {statement}",
+            )
+        )
     for c in pb.preflight:
         if c.gate != "run":
             continue
         for h in ctx.targets:
             if ctx.applies(c, h):
-                out.append(b.add(f"preflight/{h}/{slug(c.check)}", "preflight", host=h,
-                                 params={"check": c.check, "gate": "run", **c.params},
-                                 title=f"Check {c.check} on {h}"))
-    clusters = sorted({ctx.facts.hosts[h].cluster for h in ctx.targets} - {None})
+                out.append(
+                    b.add(
+                        f"preflight/{h}/{slug(c.check)}",
+                        "preflight",
+                        host=h,
+                        params={"check": c.check, "gate": "run", **c.params},
+                        title=f"Check {c.check} on {h}",
+                    )
+                )
+    clusters = sorted({n for h in ctx.targets if (n := ctx.facts.hosts[h].cluster)})
     for name in clusters:
-        assert name is not None
         cl = ctx.facts.clusters[name]
-        out.append(b.add(f"preflight/{name}/cluster-healthy", "preflight", cluster=name,
-                         params={"check": "cluster-healthy", "gate": "run", "nodes": list(cl.nodes),
-                                 "owners": {g.name: g.owner for g in cl.groups}},
-                         title=f"Check cluster {name}: every node up, groups where the plan expects"))
+        out.append(
+            b.add(
+                f"preflight/{name}/cluster-healthy",
+                "preflight",
+                cluster=name,
+                params={
+                    "check": "cluster-healthy",
+                    "gate": "run",
+                    "nodes": list(cl.nodes),
+                    "owners": {g.name: g.owner for g in cl.groups},
+                },
+                title=f"Check cluster {name}: every node up, groups where the plan expects",
+            )
+        )
     return b.barrier("preflight/done", "All preflight checks passed", out) if out else ()
 
 
-def _plan_tier(ctx: Context, tier: list[str], entry: Ids, cluster_plans: dict[str, ClusterPlan],
-               batches: dict[str, list[list[str]]]) -> Ids:
+def _plan_tier(
+    ctx: Context,
+    tier: list[str],
+    entry: Ids,
+    cluster_plans: dict[str, ClusterPlan],
+    batches: dict[str, list[list[str]]],
+) -> Ids:
     facts, pb = ctx.facts, ctx.pb
     exits: list[Ids] = []
     done: set[str] = set()
+    in_tier = set(tier)
     for h in tier:
         if h in done:
             continue
@@ -148,7 +180,7 @@ def _plan_tier(ctx: Context, tier: list[str], entry: Ids, cluster_plans: dict[st
             done.update(facts.clusters[host.cluster].nodes)
         elif host.pool:
             pool = facts.pools[host.pool]
-            members = [m for m in pool.members if m in set(tier)]
+            members = [m for m in pool.members if m in in_tier]
             mode, max_out, where = pb.pools.get(pool.name, (pool.mode, pool.max_out, None))
             max_out = max_out or pool.max_out
             if mode == "rolling" and max_out >= len(members) and len(members) > 1:
@@ -161,7 +193,7 @@ def _plan_tier(ctx: Context, tier: list[str], entry: Ids, cluster_plans: dict[st
             done.update(members)
         elif host.fleet:
             fleet = facts.fleets[host.fleet]
-            members = [m for m in fleet.members if m in set(tier)]
+            members = [m for m in fleet.members if m in in_tier]
             serial = pb.fleets[fleet.name][0] if fleet.name in pb.fleets else fleet.serial
             end, fleet_batches = plan_fleet(ctx, fleet.name, members, serial, entry)
             batches[fleet.name] = fleet_batches
@@ -174,17 +206,23 @@ def _plan_tier(ctx: Context, tier: list[str], entry: Ids, cluster_plans: dict[st
 
 
 def _describe(facts: Facts, tier: list[str]) -> str:
-    parts: list[str] = []
-    seen: set[str] = set()
+    parts: dict[str, int] = {}
     for h in tier:
         host = facts.hosts[h]
-        for kind, unit in (("cluster", host.cluster), ("pool", host.pool), ("fleet", host.fleet)):
-            if unit:
-                if unit not in seen:
-                    seen.add(unit)
-                    n = sum(1 for x in tier if getattr(facts.hosts[x], kind) == unit)
-                    parts.append(f"{kind} {unit} ({n} hosts)")
-                break
-        else:
-            parts.append(h)
-    return ", ".join(parts)
+        unit = next(
+            (
+                f"{kind} {name}"
+                for kind, name in (
+                    ("cluster", host.cluster),
+                    ("pool", host.pool),
+                    ("fleet", host.fleet),
+                )
+                if name
+            ),
+            None,
+        )
+        parts[unit or h] = parts.get(unit or h, 0) + 1
+    shown = [f"{p} ({n} hosts)" if " " in p else p for p, n in parts.items()]
+    if len(shown) > 12:
+        shown = [*shown[:12], f"... {len(shown) - 12} more"]
+    return ", ".join(shown)

@@ -1,8 +1,14 @@
-"""The DAG under construction: actions as networkx nodes, ``after`` as edges, stable ids."""
+"""The DAG under construction: actions with stable ids, ``after`` as edges.
+
+An action may only wait for actions added before it, so insertion order is a topological
+order and the graph is acyclic by construction. :meth:`Builder.graph` gives the same DAG as a
+networkx ``DiGraph`` for analysis.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -16,21 +22,34 @@ Ids = tuple[str, ...]
 
 def ids(*parts: str | Iterable[str] | None) -> Ids:
     """Flatten ids and id collections into a de-duplicated tuple (order kept)."""
-    out: list[str] = []
+    out: dict[str, None] = {}
     for p in parts:
         if p is None:
             continue
-        for i in [p] if isinstance(p, str) else p:
-            if i not in out:
-                out.append(i)
+        if isinstance(p, str):
+            out[p] = None
+        else:
+            out.update(dict.fromkeys(p))
     return tuple(out)
+
+
+@dataclass
+class _Node:
+    kind: str
+    host: str | None
+    cluster: str | None
+    params: dict[str, Any]
+    title: str
+    estimate_s: int
+    phase: str
+    after: Ids
 
 
 class Builder:
     """Collects actions; every action gets a unique, human-readable, stable id."""
 
     def __init__(self, estimates: Mapping[str, int], package_kind: str | None) -> None:
-        self.graph: nx.DiGraph = nx.DiGraph()
+        self._nodes: dict[str, _Node] = {}
         self._estimates = estimates
         self._package_kind = package_kind
         self.phase = ""
@@ -47,25 +66,19 @@ class Builder:
         title: str = "",
         estimate_s: int | None = None,
     ) -> str:
-        """Add an action that runs after ``after``; returns its id."""
-        if action_id in self.graph:
+        """Add an action that runs after ``after`` (ids added earlier); returns its id."""
+        nodes = self._nodes
+        if action_id in nodes:
             raise InvariantViolation([f"two actions would share the id {action_id!r}"])
-        params = dict(params or {})
+        preds = ids(after)
+        for pred in preds:
+            if pred not in nodes:
+                raise InvariantViolation([f"{action_id!r} would wait for unknown {pred!r}"])
         if estimate_s is None:
             estimate_s = estimate_for(kind, self._estimates, self._package_kind)
-        self.graph.add_node(
-            action_id,
-            order=self.graph.number_of_nodes(),
-            kind=kind,
-            host=host,
-            cluster=cluster,
-            params=params,
-            title=title,
-            estimate_s=estimate_s,
-            phase=self.phase,
+        nodes[action_id] = _Node(
+            kind, host, cluster, dict(params or {}), title, estimate_s, self.phase, preds
         )
-        for pred in after:
-            self.graph.add_edge(pred, action_id)
         return action_id
 
     def chain(self, action_id: str, kind: str, after: Iterable[str], **kw: Any) -> Ids:
@@ -78,34 +91,19 @@ class Builder:
             action_id, "barrier", after, params={"name": name}, title=name, estimate_s=0
         )
 
-    def edge(self, before: Iterable[str], after: Iterable[str]) -> None:
-        """Add ordering edges from every id in ``before`` to every id in ``after``."""
-        for b in before:
-            for a in after:
-                self.graph.add_edge(b, a)
-
     def actions(self) -> tuple[Action, ...]:
-        """All actions in a topological order that follows insertion order."""
-        g = self.graph
-        if not nx.is_directed_acyclic_graph(g):
-            cycle = nx.find_cycle(g)
-            raise InvariantViolation([f"the plan has a cycle: {cycle}"])
-        order = nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n]["order"])
-        out = []
-        for n in order:
-            d = g.nodes[n]
-            preds = sorted(g.predecessors(n), key=lambda p: g.nodes[p]["order"])
-            out.append(
-                Action(
-                    id=n,
-                    kind=d["kind"],
-                    host=d["host"],
-                    cluster=d["cluster"],
-                    params=d["params"],
-                    after=tuple(preds),
-                    estimate_s=d["estimate_s"],
-                    phase=d["phase"],
-                    title=d["title"],
-                )
-            )
-        return tuple(out)
+        """All actions in insertion order (a topological order)."""
+        return tuple(
+            Action(i, n.kind, n.host, n.cluster, n.params, n.after, n.estimate_s, n.phase, n.title)
+            for i, n in self._nodes.items()
+        )
+
+    def graph(self) -> nx.DiGraph:
+        """The plan's DAG as a networkx ``DiGraph`` (node attributes: kind, host, estimate_s)."""
+        g = nx.DiGraph()
+        g.add_nodes_from(
+            (i, {"kind": n.kind, "host": n.host, "estimate_s": n.estimate_s})
+            for i, n in self._nodes.items()
+        )
+        g.add_edges_from((p, i) for i, n in self._nodes.items() for p in n.after)
+        return g

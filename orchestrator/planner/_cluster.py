@@ -38,7 +38,9 @@ def node_order(cluster: Cluster, policy: ClusterPolicy) -> list[str]:
     active = [n for n in cluster.nodes if load[n] > 0]
     s, name = policy.strategy, cluster.name
     if s in ONE_AT_A_TIME and policy.max_out != 1:
-        raise StrategyError(f"cluster {name}: {s} upgrades one node at a time (max_out 1)", policy.where)
+        raise StrategyError(
+            f"cluster {name}: {s} upgrades one node at a time (max_out 1)", policy.where
+        )
     if policy.max_out >= len(cluster.nodes):
         raise StrategyError(
             f"cluster {name}: max_out {policy.max_out} would take every node out at once",
@@ -51,13 +53,21 @@ def node_order(cluster: Cluster, policy: ClusterPolicy) -> list[str]:
             policy.where,
         )
     if s == "active-first" and not active:
-        raise StrategyError(f"cluster {name}: active-first needs an active node, no node owns a group", policy.where)
+        raise StrategyError(
+            f"cluster {name}: active-first needs an active node, no node owns a group", policy.where
+        )
     if policy.node_order:
         order = _explicit_order(cluster, policy)
         if s == "passive-first" and order[0] not in passive:
-            raise StrategyError(f"cluster {name}: passive-first, but the first node {order[0]} owns groups", policy.node_order[0].where)
+            raise StrategyError(
+                f"cluster {name}: passive-first, but the first node {order[0]} owns groups",
+                policy.node_order[0].where,
+            )
         if s == "active-first" and order[0] not in active:
-            raise StrategyError(f"cluster {name}: active-first, but the first node {order[0]} owns no group", policy.node_order[0].where)
+            raise StrategyError(
+                f"cluster {name}: active-first, but the first node {order[0]} owns no group",
+                policy.node_order[0].where,
+            )
         return order
     if s == "active-first":
         return active + passive
@@ -78,7 +88,9 @@ def _explicit_order(cluster: Cluster, policy: ClusterPolicy) -> list[str]:
         order.append(ref.name)
     missing = [n for n in cluster.nodes if n not in order]
     if missing:
-        raise StrategyError(f"node_order of cluster {cluster.name} leaves out {', '.join(missing)}", policy.where)
+        raise StrategyError(
+            f"node_order of cluster {cluster.name} leaves out {', '.join(missing)}", policy.where
+        )
     return order
 
 
@@ -90,16 +102,29 @@ class ClusterPlan:
         self.order = node_order(cluster, policy)
         self.groups = {g.name: _Group(g, g.owner) for g in cluster.groups}
         self.upgraded: set[str] = set()
-        self.work = {n: HostWork(ctx, n, f"{cluster.name}/{n}", cluster.name) for n in cluster.nodes}
+        self.work = {
+            n: HostWork(ctx, n, f"{cluster.name}/{n}", cluster.name) for n in cluster.nodes
+        }
         uvs = policy.upgrade_virtual_servers
-        self.upgrade_vs = uvs if uvs is not None else (
-            policy.strategy == "move-off" and ctx.pkg.kind == "service-pack"
+        self.upgrade_vs = (
+            uvs
+            if uvs is not None
+            else (policy.strategy == "move-off" and ctx.pkg.kind == "service-pack")
         )
 
     # -- helpers -------------------------------------------------------------------------
-    def _add(self, suffix: str, kind: str, after: Ids, host: str | None, title: str, **params: Any) -> Ids:
-        return self.ctx.b.chain(f"{self.c.name}/{suffix}", kind, after, host=host,
-                                cluster=self.c.name, params=params, title=title)
+    def _add(
+        self, suffix: str, kind: str, after: Ids, host: str | None, title: str, **params: Any
+    ) -> Ids:
+        return self.ctx.b.chain(
+            f"{self.c.name}/{suffix}",
+            kind,
+            after,
+            host=host,
+            cluster=self.c.name,
+            params=params,
+            title=title,
+        )
 
     def _on(self, node: str) -> list[_Group]:
         return [g for g in self.groups.values() if g.owner == node]
@@ -111,7 +136,9 @@ class ClusterPlan:
         if g.upgraded or up:
             cands = up
         if not cands:
-            raise StrategyError(f"cluster {self.c.name}: no node can take group {g.group.name}", self.p.where)
+            raise StrategyError(
+                f"cluster {self.c.name}: no node can take group {g.group.name}", self.p.where
+            )
         return self._pick(g, cands)
 
     def _pick(self, g: _Group, cands: list[str]) -> str:
@@ -121,7 +148,11 @@ class ClusterPlan:
             return max(cands, key=lambda n: (load[n], -self.order.index(n)))
         return min(
             cands,
-            key=lambda n: (load[n], prefs.index(n) if n in prefs else len(prefs), self.order.index(n)),
+            key=lambda n: (
+                load[n],
+                prefs.index(n) if n in prefs else len(prefs),
+                self.order.index(n),
+            ),
         )
 
     def _needs_upgrade(self, g: _Group, to: str) -> bool:
@@ -132,26 +163,58 @@ class ClusterPlan:
     def _offline(self, g: _Group, after: Ids) -> Ids:
         src, name = g.owner, g.group.name
         keep = list(KEEP_ONLINE_FOR_EVS_UPGRADE)
-        return self._add(f"{src}/resources_offline/{name}", "resources_offline", ids(after, g.last),
-                         src, f"Take {name} resources offline except {', '.join(keep)}",
-                         group=name, keep=keep)
+        return self._add(
+            f"{src}/resources_offline/{name}",
+            "resources_offline",
+            ids(after, g.last),
+            src,
+            f"Take {name} resources offline except {', '.join(keep)}",
+            group=name,
+            keep=keep,
+        )
 
     def _move(self, g: _Group, to: str, after: Ids, ready: Ids = (), off: Ids | None = None) -> Ids:
         """Move ``g`` to ``to``: plain, or offline → move → Upgrade EVS → online."""
         src, name = g.owner, g.group.name
         if self._needs_upgrade(g, to):
             off = off or self._offline(g, after)
-            mv = self._add(f"{src}/move/{name}", "move_group", ids(off, ready), src,
-                           f"Move {name} from {src} to {to}", group=name, to_node=to)
-            up = self._add(f"{to}/upgrade_virtual_server/{name}", "upgrade_virtual_server", mv, to,
-                           f"Upgrade Exchange Virtual Server {name} on {to}", group=name)
-            on = self._add(f"{to}/resources_online/{name}", "resources_online", up, to,
-                           f"Bring {name} resources online on {to}", group=name)
+            mv = self._add(
+                f"{src}/move/{name}",
+                "move_group",
+                ids(off, ready),
+                src,
+                f"Move {name} from {src} to {to}",
+                group=name,
+                to_node=to,
+            )
+            up = self._add(
+                f"{to}/upgrade_virtual_server/{name}",
+                "upgrade_virtual_server",
+                mv,
+                to,
+                f"Upgrade Exchange Virtual Server {name} on {to}",
+                group=name,
+            )
+            on = self._add(
+                f"{to}/resources_online/{name}",
+                "resources_online",
+                up,
+                to,
+                f"Bring {name} resources online on {to}",
+                group=name,
+            )
             self._outage(name, off[0], on[0], f"offline for Upgrade EVS, moving from {src} to {to}")
             g.last = on
         else:
-            mv = self._add(f"{src}/move/{name}", "move_group", ids(after, g.last, ready), src,
-                           f"Move {name} from {src} to {to}", group=name, to_node=to)
+            mv = self._add(
+                f"{src}/move/{name}",
+                "move_group",
+                ids(after, g.last, ready),
+                src,
+                f"Move {name} from {src} to {to}",
+                group=name,
+                to_node=to,
+            )
             self._outage(name, mv[0], mv[0], f"brief failover from {src} to {to}")
             g.last = mv
         g.owner = to
@@ -174,9 +237,15 @@ class ClusterPlan:
             else:
                 after = self._move_off(wave, nxt, after)
         if self.p.verify_failover and self.c.groups:
-            after = self._add("verify/failover", "verify", after, None,
-                              f"Verify the groups of {self.c.name} can fail over between nodes",
-                              check="failover", groups=[g.name for g in self.c.groups])
+            after = self._add(
+                "verify/failover",
+                "verify",
+                after,
+                None,
+                f"Verify the groups of {self.c.name} can fail over between nodes",
+                check="failover",
+                groups=[g.name for g in self.c.groups],
+            )
         return after
 
     def _move_off(self, wave: list[str], nxt: list[str], after: Ids) -> Ids:
@@ -187,8 +256,13 @@ class ClusterPlan:
                 moved[n].append(self._move(g, self._dest(g, set(wave)), prep[n]))
         cores: dict[str, Ids] = {}
         for n in wave:
-            stop = self._add(f"{n}/stop_cluster_service", "stop_cluster_service", ids(prep[n], *moved[n]),
-                             n, f"Stop the Cluster service on {n}")
+            stop = self._add(
+                f"{n}/stop_cluster_service",
+                "stop_cluster_service",
+                ids(prep[n], *moved[n]),
+                n,
+                f"Stop the Cluster service on {n}",
+            )
             cores[n] = self.work[n].core(stop)
         self.upgraded.update(wave)
         if self.p.strategy == "consolidate":
@@ -201,9 +275,18 @@ class ClusterPlan:
         exits: list[Ids] = []
         for n in wave:
             # KB 328839: take the incoming EVS offline, then start the Cluster service, then move.
-            offs = {g.group.name: self._offline(g, cores[n]) for g in plan_in[n] if self._needs_upgrade(g, n)}
-            start = self._add(f"{n}/start_cluster_service", "start_cluster_service",
-                              ids(cores[n], *offs.values()), n, f"Start the Cluster service on {n}")
+            offs = {
+                g.group.name: self._offline(g, cores[n])
+                for g in plan_in[n]
+                if self._needs_upgrade(g, n)
+            }
+            start = self._add(
+                f"{n}/start_cluster_service",
+                "start_cluster_service",
+                ids(cores[n], *offs.values()),
+                n,
+                f"Start the Cluster service on {n}",
+            )
             for g in plan_in[n]:
                 exits.append(self._move(g, n, cores[n], ready=start, off=offs.get(g.group.name)))
             exits.append(self.work[n].post(self.work[n].verify(start)))
@@ -217,9 +300,13 @@ class ClusterPlan:
             leaving = self._on(n)
             to = self._dest(leaving[0], set(wave)) if leaving else None
             drains[n] = self._add(
-                f"{n}/drain_node", "drain_node", ids(prep, *(g.last for g in leaving)), n,
+                f"{n}/drain_node",
+                "drain_node",
+                ids(prep, *(g.last for g in leaving)),
+                n,
                 f"Pause and drain {n}" + (f" to {to}" if to else ""),
-                groups=[g.group.name for g in leaving], to_node=to,
+                groups=[g.group.name for g in leaving],
+                to_node=to,
             )
             for g in leaving:
                 assert to is not None
@@ -236,9 +323,13 @@ class ClusterPlan:
                 if self.p.failback and g.group.preferred_owners[:1] == (n,) and g.owner != n
             ]
             resume = self._add(
-                f"{n}/resume_node", "resume_node", ids(cores[n], *(g.last for g in back)), n,
+                f"{n}/resume_node",
+                "resume_node",
+                ids(cores[n], *(g.last for g in back)),
+                n,
                 f"Resume {n}" + (" with failback" if self.p.failback else ""),
-                failback=self.p.failback, failback_groups=[g.group.name for g in back],
+                failback=self.p.failback,
+                failback_groups=[g.group.name for g in back],
             )
             for g in back:
                 self._outage(g.group.name, resume[0], resume[0], f"fails back to {n}")
@@ -252,10 +343,17 @@ class ClusterPlan:
             w = self.work[n]
             core = w.core(w.prepare(after))
             for g in self._on(n):
-                self.ctx.outages.append(Outage(
-                    "group", g.group.name, self.c.name,
-                    f"stays on {n} while it is upgraded (active-first, no failover): users are cut off",
-                    w.core_span[0], w.core_span[1]))
+                self.ctx.outages.append(
+                    Outage(
+                        "group",
+                        g.group.name,
+                        self.c.name,
+                        f"stays on {n} while it is upgraded (active-first, no failover): "
+                        "users are cut off",
+                        w.core_span[0],
+                        w.core_span[1],
+                    )
+                )
             self.upgraded.add(n)
             exits.append(w.post(w.verify(core)))
         return ids(*exits)

@@ -76,5 +76,9 @@ def timeouts(
     out: dict[str, int] = {}
     for kind in sorted(kinds - {"barrier"}):
         est = estimate_for(kind, {}, package_kind)
-        out[kind] = int(overrides.get(kind, overrides.get("default", max(TIMEOUT_FLOOR_S, TIMEOUT_FACTOR * est))))
+        out[kind] = int(
+            overrides.get(
+                kind, overrides.get("default", max(TIMEOUT_FLOOR_S, TIMEOUT_FACTOR * est))
+            )
+        )
     return out

@@ -7,6 +7,7 @@ uninstall, install, reboot, components, restore, start services) → ``verify`` 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,7 @@ class Context:
         return host in self._cache[key]
 
 
+@functools.lru_cache(maxsize=4096)
 def slug(text: str) -> str:
     """A readable id fragment for free text (check and hook names)."""
     out = "".join(c if c.isalnum() or c in "-_." else "-" for c in text.lower())
@@ -88,14 +90,26 @@ class HostWork:
                 x
                 for c in checks
                 for x in self._add(
-                    f"preflight/{slug(c.check)}", "preflight", after, f"Check {c.check} on {h}",
-                    check=c.check, gate="host", **c.params,
+                    f"preflight/{slug(c.check)}",
+                    "preflight",
+                    after,
+                    f"Check {c.check} on {h}",
+                    check=c.check,
+                    gate="host",
+                    **c.params,
                 )
             )
         for hook in pb.pre_hooks:
             if self.ctx.applies(hook, h):
-                after = self._add(f"hook/pre/{slug(hook.name)}", "hook", after,
-                                  f"Pre hook '{hook.name}' on {h}", stage="pre", name=hook.name, run=hook.run)
+                after = self._add(
+                    f"hook/pre/{slug(hook.name)}",
+                    "hook",
+                    after,
+                    f"Pre hook '{hook.name}' on {h}",
+                    stage="pre",
+                    name=hook.name,
+                    run=hook.run,
+                )
         return after
 
     def core(self, after: Ids) -> Ids:
@@ -110,52 +124,103 @@ class HostWork:
     def _core(self, after: Ids) -> Ids:
         pb, pkg, h = self.ctx.pb, self.ctx.pkg, self.host
         if pkg.preserve:
-            after = self._add("preserve_files", "preserve_files", after,
-                              f"Save customised files on {h}", files=list(pkg.preserve))
+            after = self._add(
+                "preserve_files",
+                "preserve_files",
+                after,
+                f"Save customised files on {h}",
+                files=list(pkg.preserve),
+            )
         if pb.interfering_services:
-            after = self._add("stop_services/interfering", "stop_services", after,
-                              f"Stop interfering services on {h}",
-                              services=list(pb.interfering_services), purpose="interfering")
+            after = self._add(
+                "stop_services/interfering",
+                "stop_services",
+                after,
+                f"Stop interfering services on {h}",
+                services=list(pb.interfering_services),
+                purpose="interfering",
+            )
         if pb.services:
-            after = self._add("stop_services/product", "stop_services", after,
-                              f"Stop the product's services on {h}",
-                              services=list(pb.services), purpose="product")
+            after = self._add(
+                "stop_services/product",
+                "stop_services",
+                after,
+                f"Stop the product's services on {h}",
+                services=list(pb.services),
+                purpose="product",
+            )
         after = self._components(after, "before")
         if pkg.replaces:
-            after = self._add("uninstall", "uninstall", after,
-                              f"Remove {pkg.replaces['name']} from {h}",
-                              package=pkg.replaces["name"], product_code=pkg.replaces.get("product_code"))
-        after = self._add("install", "install", after, f"Install {pkg.name} on {h}", **install_params(pkg))
+            after = self._add(
+                "uninstall",
+                "uninstall",
+                after,
+                f"Remove {pkg.replaces['name']} from {h}",
+                package=pkg.replaces["name"],
+                product_code=pkg.replaces.get("product_code"),
+            )
+        after = self._add(
+            "install", "install", after, f"Install {pkg.name} on {h}", **install_params(pkg)
+        )
         if pb.reboot != "never":
             reason = "policy: always" if pb.reboot == "always" else "if the installer asks for it"
-            after = self._add("reboot", "reboot", after, f"Reboot {h} ({reason})",
-                              reason=reason, when=pb.reboot)
+            after = self._add(
+                "reboot", "reboot", after, f"Reboot {h} ({reason})", reason=reason, when=pb.reboot
+            )
         after = self._components(after, "after")
         if pkg.preserve:
-            after = self._add("restore_files", "restore_files", after,
-                              f"Put customised files back on {h}", files=list(pkg.preserve))
+            after = self._add(
+                "restore_files",
+                "restore_files",
+                after,
+                f"Put customised files back on {h}",
+                files=list(pkg.preserve),
+            )
         if pb.services:
-            after = self._add("start_services/product", "start_services", after,
-                              f"Start the product's services on {h}",
-                              services=list(pb.services), purpose="product")
+            after = self._add(
+                "start_services/product",
+                "start_services",
+                after,
+                f"Start the product's services on {h}",
+                services=list(pb.services),
+                purpose="product",
+            )
         if pb.interfering_services:
-            after = self._add("start_services/interfering", "start_services", after,
-                              f"Restore interfering services on {h}",
-                              services=list(pb.interfering_services), purpose="interfering")
+            after = self._add(
+                "start_services/interfering",
+                "start_services",
+                after,
+                f"Restore interfering services on {h}",
+                services=list(pb.interfering_services),
+                purpose="interfering",
+            )
         return after
 
     def _components(self, after: Ids, when: str) -> Ids:
         for comp in self.ctx.pkg.components:
             if comp.when != when or not self.ctx.applies(comp, self.host):
                 continue
-            after = self._add(f"install/{slug(comp.name)}", "install", after,
-                              f"Install {comp.name} on {self.host}", package=comp.name,
-                              version=comp.version, package_kind=comp.kind, source=comp.source,
-                              arguments=comp.arguments, component=True)
+            after = self._add(
+                f"install/{slug(comp.name)}",
+                "install",
+                after,
+                f"Install {comp.name} on {self.host}",
+                package=comp.name,
+                version=comp.version,
+                package_kind=comp.kind,
+                source=comp.source,
+                arguments=comp.arguments,
+                component=True,
+            )
             if comp.reboot:
-                after = self._add(f"reboot/{slug(comp.name)}", "reboot", after,
-                                  f"Reboot {self.host} after {comp.name}",
-                                  reason=f"after {comp.name}", when="always")
+                after = self._add(
+                    f"reboot/{slug(comp.name)}",
+                    "reboot",
+                    after,
+                    f"Reboot {self.host} after {comp.name}",
+                    reason=f"after {comp.name}",
+                    when="always",
+                )
         return after
 
     def verify(self, after: Ids) -> Ids:
@@ -166,17 +231,29 @@ class HostWork:
         return tuple(
             x
             for c in checks
-            for x in self._add(f"verify/{slug(c.check)}", "verify", after,
-                               f"Verify {c.check} on {self.host}", check=c.check, **c.params)
+            for x in self._add(
+                f"verify/{slug(c.check)}",
+                "verify",
+                after,
+                f"Verify {c.check} on {self.host}",
+                check=c.check,
+                **c.params,
+            )
         )
 
     def post(self, after: Ids) -> Ids:
         """Post hooks, in order."""
         for hook in self.ctx.pb.post_hooks:
             if self.ctx.applies(hook, self.host):
-                after = self._add(f"hook/post/{slug(hook.name)}", "hook", after,
-                                  f"Post hook '{hook.name}' on {self.host}",
-                                  stage="post", name=hook.name, run=hook.run)
+                after = self._add(
+                    f"hook/post/{slug(hook.name)}",
+                    "hook",
+                    after,
+                    f"Post hook '{hook.name}' on {self.host}",
+                    stage="post",
+                    name=hook.name,
+                    run=hook.run,
+                )
         return after
 
     def whole(self, after: Ids) -> Ids:

@@ -63,10 +63,10 @@ def compute_tiers(pb: Playbook, facts: Facts, targets: list[str]) -> tuple[list[
                         f"{min(i, j) + 1} both before and after tier {max(i, j) + 1}",
                         ref.where,
                     )
-                seen.setdefault(h, (i, ref))
-                if h not in members:
+                if h not in seen:
+                    seen[h] = (i, ref)
                     members.append(h)
-        tiers.append([h for h in facts.hosts if h in set(members)])
+        tiers.append(members)
     missing = [h for h in targets if h not in seen]
     if missing:
         raise TopologyError(
@@ -74,6 +74,8 @@ def compute_tiers(pb: Playbook, facts: Facts, targets: list[str]) -> tuple[list[
             "tier: list every target in `tiers` (or leave `tiers` out)",
             pb.tiers[0][0].where,
         )
+    order = {h: i for i, h in enumerate(facts.hosts)}
+    tiers = [sorted(t, key=order.__getitem__) for t in tiers]
     _check_units_within_tiers(pb, facts, tiers)
     return [t for t in tiers if t], "declared in the playbook"
 

@@ -56,7 +56,9 @@ def finish_plan(
         "execution": {
             "failure_budget": pb.failure_budget or DEFAULT_BUDGET,
             "retries": {**DEFAULT_RETRIES, **pb.retries},
-            "timeouts": timeouts({a.kind for a in actions}, pb.timeouts, pb.package.kind if pb.package else None),
+            "timeouts": timeouts(
+                {a.kind for a in actions}, pb.timeouts, pb.package.kind if pb.package else None
+            ),
             "reboot": pb.reboot,
             "forks_hint": None,
         },
@@ -80,11 +82,14 @@ def finish_plan(
 
 def _pool_guarantees(ctx: Context) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in sorted({ctx.facts.hosts[h].pool for h in ctx.targets} - {None}):
-        assert name is not None
+    for name in sorted({p for h in ctx.targets if (p := ctx.facts.hosts[h].pool)}):
         pool = ctx.facts.pools[name]
         mode, max_out, _ = ctx.pb.pools.get(name, (pool.mode, pool.max_out, None))
-        out[name] = {"mode": mode} if mode == "all-at-once" else {"mode": mode, "max_out": max_out or pool.max_out}
+        out[name] = (
+            {"mode": mode}
+            if mode == "all-at-once"
+            else {"mode": mode, "max_out": max_out or pool.max_out}
+        )
     return out
 
 
@@ -92,16 +97,29 @@ def _downtime(ctx: Context, sched: Schedule) -> list[dict[str, Any]]:
     entries = []
     for o in ctx.outages:
         start, end = sched.start[o.start_id], sched.finish[o.end_id]
-        entries.append({"scope": o.scope, "name": o.name, "cluster": o.cluster, "reason": o.reason,
-                         "estimate_s": end - start, "start_s": start})
+        entries.append(
+            {
+                "scope": o.scope,
+                "name": o.name,
+                "cluster": o.cluster,
+                "reason": o.reason,
+                "estimate_s": end - start,
+                "start_s": start,
+            }
+        )
     for name, mode in _pool_guarantees(ctx).items():
         if mode["mode"] == "all-at-once":
             start, end = sched.start[f"{name}/all-out"], sched.finish[f"{name}/all-upgraded"]
-            entries.append({"scope": "pool", "name": name, "cluster": None,
-                            "reason": "all-at-once: every member is out together, so clients "
-                                      "never see mixed versions", "estimate_s": end - start,
-                            "start_s": start})
+            entries.append(
+                {
+                    "scope": "pool",
+                    "name": name,
+                    "cluster": None,
+                    "reason": "all-at-once: every member is out together, so clients "
+                    "never see mixed versions",
+                    "estimate_s": end - start,
+                    "start_s": start,
+                }
+            )
     entries.sort(key=lambda e: (e["start_s"], e["scope"], e["name"]))
     return entries
-
-

@@ -18,7 +18,9 @@ def plan_standalone(ctx: Context, host: str, after: Ids) -> Ids:
     return end
 
 
-def plan_pool(ctx: Context, pool: Pool, members: list[str], mode: str, max_out: int, after: Ids) -> Ids:
+def plan_pool(
+    ctx: Context, pool: Pool, members: list[str], mode: str, max_out: int, after: Ids
+) -> Ids:
     """A pool: ``all-at-once`` (all out, all upgraded, all back) or ``rolling`` in waves."""
     b = ctx.b
     work = {m: HostWork(ctx, m, f"{pool.name}/{m}") for m in members}
@@ -26,20 +28,37 @@ def plan_pool(ctx: Context, pool: Pool, members: list[str], mode: str, max_out: 
     def lb(m: str, kind: str, after_: Ids) -> Ids:
         verb = "Take" if kind == "lb_out" else "Return"
         prep = "out of" if kind == "lb_out" else "to"
-        return b.chain(f"{pool.name}/{m}/{kind}", kind, after_, host=m, params={"pool": pool.name},
-                       title=f"{verb} {m} {prep} pool {pool.name}")
+        return b.chain(
+            f"{pool.name}/{m}/{kind}",
+            kind,
+            after_,
+            host=m,
+            params={"pool": pool.name},
+            title=f"{verb} {m} {prep} pool {pool.name}",
+        )
 
     if mode == "all-at-once":
         outs = ids(*(lb(m, "lb_out", work[m].prepare(after)) for m in members))
-        all_out = b.barrier(f"{pool.name}/all-out", f"Every member of pool {pool.name} is out", outs)
+        all_out = b.barrier(
+            f"{pool.name}/all-out", f"Every member of pool {pool.name} is out", outs
+        )
         done = ids(*(work[m].verify(work[m].core(all_out)) for m in members))
-        upgraded = b.barrier(f"{pool.name}/all-upgraded",
-                             f"Every member of pool {pool.name} is upgraded", done)
+        upgraded = b.barrier(
+            f"{pool.name}/all-upgraded", f"Every member of pool {pool.name} is upgraded", done
+        )
         return ids(*(work[m].post(lb(m, "lb_in", upgraded)) for m in members))
     exit_: Ids = after
     for wave in waves(members, max_out):
-        ends = [work[m].post(lb(m, "lb_in", work[m].verify(work[m].core(
-            lb(m, "lb_out", work[m].prepare(exit_)))))) for m in wave]
+        ends = [
+            work[m].post(
+                lb(
+                    m,
+                    "lb_in",
+                    work[m].verify(work[m].core(lb(m, "lb_out", work[m].prepare(exit_)))),
+                )
+            )
+            for m in wave
+        ]
         exit_ = ids(*ends)
     return exit_
 
@@ -65,8 +84,9 @@ def batch_sizes(serial: Sequence[int | str], total: int) -> list[int]:
     return sizes
 
 
-def plan_fleet(ctx: Context, name: str, members: list[str], serial: Sequence[int | str],
-               after: Ids) -> tuple[Ids, list[list[str]]]:
+def plan_fleet(
+    ctx: Context, name: str, members: list[str], serial: Sequence[int | str], after: Ids
+) -> tuple[Ids, list[list[str]]]:
     """A workstation fleet in batches: batch k+1 starts when batch k has finished."""
     batches: list[list[str]] = []
     start = 0
@@ -78,6 +98,9 @@ def plan_fleet(ctx: Context, name: str, members: list[str], serial: Sequence[int
         ends = ids(*(HostWork(ctx, m, f"{name}/{m}").whole(exit_) for m in batch))
         if len(batches) == 1:
             return ends, batches
-        exit_ = ctx.b.barrier(f"{name}/batch-{k}", f"Fleet {name}: batch {k} of {len(batches)} "
-                              f"done ({len(batch)} hosts)", ends)
+        exit_ = ctx.b.barrier(
+            f"{name}/batch-{k}",
+            f"Fleet {name}: batch {k} of {len(batches)} done ({len(batch)} hosts)",
+            ends,
+        )
     return exit_, batches
