@@ -8,19 +8,11 @@ import random
 from collections import defaultdict
 from typing import Any
 
+from orchestrator.kinds import SPAN_KINDS, UPGRADE_KINDS
 from orchestrator.plan import Plan
 
-SPAN = {
-    "drain_node",
-    "stop_cluster_service",
-    "stop_services",
-    "install",
-    "reboot",
-    "start_services",
-    "start_cluster_service",
-    "resume_node",
-}
-UPGRADE = {"install", "reboot"}
+SPAN = SPAN_KINDS
+UPGRADE = UPGRADE_KINDS
 
 
 def random_order(plan: Plan, rng: random.Random) -> list[str]:

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..kinds import SPAN_KINDS
 from ._groups import check_groups
-from ._index import SPAN_KINDS, PlanIndex, mapping, str_list
+from ._index import PlanIndex, mapping, str_list
 from ._spans import Span, extremes, overlap_violation
 
 STRATEGIES = frozenset({"move-off", "passive-first", "consolidate", "drain", "active-first"})

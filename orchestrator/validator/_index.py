@@ -13,20 +13,6 @@ from typing import Any
 from ..plan import Action, Plan
 from ._reach import Reach
 
-#: Action kinds that make a cluster node "out" or bring it back (docs/architecture.md).
-SPAN_KINDS = frozenset(
-    {
-        "drain_node",
-        "stop_cluster_service",
-        "stop_services",
-        "install",
-        "reboot",
-        "start_services",
-        "start_cluster_service",
-        "resume_node",
-    }
-)
-
 #: Resource types that may stay online while a virtual server is upgraded (KB 328839).
 KEEP_FOR_UPGRADE = frozenset({"IP Address", "Physical Disk", "Network Name"})
 

@@ -10,61 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..kinds import KNOWN_KINDS
 from ..plan import Plan
 from ._index import mapping
 from ._reach import Reach, topological_order
-
-CORE_KINDS = frozenset(
-    {
-        "preflight",
-        "stop_services",
-        "start_services",
-        "lb_out",
-        "lb_in",
-        "drain_node",
-        "resume_node",
-        "move_group",
-        "stop_cluster_service",
-        "start_cluster_service",
-        "resources_offline",
-        "resources_online",
-        "install",
-        "reboot",
-        "upgrade_virtual_server",
-        "verify",
-    }
-)
-S3_KINDS = frozenset(
-    {
-        "set_mode",
-        "inactivate_unit",
-        "activate_unit",
-        "add_hotfix_to_base",
-        "refresh_nodes",
-        "add_hotfix_to_package",
-        "remove_hotfix_from_package",
-        "synchronize_instances",
-        "apply_changes",
-        "save_model",
-        "remove_hotfix_from_base",
-    }
-)
-#: The extras documented in docs/architecture.md.
-EXTRA_KINDS = frozenset(
-    {
-        "hook",
-        "uninstall",
-        "barrier",
-        "build_prepare",
-        "build_admin_image",
-        "build_pcp",
-        "build_patch",
-        "preserve_files",
-        "restore_files",
-        "extract_hotfix",
-    }
-)
-KNOWN_KINDS = CORE_KINDS | S3_KINDS | EXTRA_KINDS
 
 
 def check_structure(plan: Plan) -> tuple[list[str], Reach | None]:
