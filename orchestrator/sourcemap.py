@@ -62,6 +62,17 @@ class LocatingLoader(_BaseLoader):  # type: ignore[valid-type,misc]
 
     filename = "<input>"
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's constructors can fail on odd scalars (``0b_`` resolves as an int and then
+        fails to convert); report that at the node's line instead of a traceback."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise YamlSyntaxError(
+                f"cannot read the value {getattr(node, 'value', '')!r}: {exc}",
+                Location(self.filename, node.start_mark.line + 1),
+            ) from None
+
     def construct_located_mapping(self, node: yaml.MappingNode) -> LocMap:
         self.flatten_mapping(node)
         result = LocMap()

@@ -114,6 +114,7 @@ BAD = {
         3,
         "needs `level`",
     ),
+    "unreadable-int": (BASE + "retries: {attempts: 0b_}\n", YamlSyntaxError, 7, "cannot read"),
     "nothing-to-do": ("name: t\n", SchemaError, 1, "needs a `package` or a `model_hotfix`"),
     "empty": ("", SchemaError, 1, "empty"),
     "not-a-mapping": ("- a\n- b\n", SchemaError, 1, "must be a mapping"),

@@ -55,6 +55,14 @@ class Context:
         return host in self._cache[key]
 
 
+_SERVICE_TITLES = {
+    ("stop", "interfering"): "Stop interfering services",
+    ("stop", "product"): "Stop the product's services",
+    ("start", "product"): "Start the product's services",
+    ("start", "interfering"): "Restore interfering services",
+}
+
+
 @functools.lru_cache(maxsize=4096)
 def slug(text: str) -> str:
     """A readable id fragment for free text (check and hook names)."""
@@ -121,34 +129,40 @@ class HostWork:
         self.core_span = (self.added[first], self.added[-1])
         return last
 
+    def _services(self, verb: str, after: Ids) -> Ids:
+        """Stop (interfering first, then the product's) or start them (in reverse order)."""
+        pb = self.ctx.pb
+        groups = [("interfering", pb.interfering_services), ("product", pb.services)]
+        if verb == "start":
+            groups.reverse()
+        for purpose, services in groups:
+            if services:
+                title = f"{_SERVICE_TITLES[verb, purpose]} on {self.host}"
+                after = self._add(
+                    f"{verb}_services/{purpose}",
+                    f"{verb}_services",
+                    after,
+                    title,
+                    services=list(services),
+                    purpose=purpose,
+                )
+        return after
+
+    def _files(self, kind: str, after: Ids) -> Ids:
+        """Save customised files before the install, or put them back after it."""
+        files = self.ctx.pkg.preserve
+        if not files:
+            return after
+        title = (
+            "Save customised files on"
+            if kind == "preserve_files"
+            else "Put customised files back on"
+        )
+        return self._add(kind, kind, after, f"{title} {self.host}", files=list(files))
+
     def _core(self, after: Ids) -> Ids:
         pb, pkg, h = self.ctx.pb, self.ctx.pkg, self.host
-        if pkg.preserve:
-            after = self._add(
-                "preserve_files",
-                "preserve_files",
-                after,
-                f"Save customised files on {h}",
-                files=list(pkg.preserve),
-            )
-        if pb.interfering_services:
-            after = self._add(
-                "stop_services/interfering",
-                "stop_services",
-                after,
-                f"Stop interfering services on {h}",
-                services=list(pb.interfering_services),
-                purpose="interfering",
-            )
-        if pb.services:
-            after = self._add(
-                "stop_services/product",
-                "stop_services",
-                after,
-                f"Stop the product's services on {h}",
-                services=list(pb.services),
-                purpose="product",
-            )
+        after = self._services("stop", self._files("preserve_files", after))
         after = self._components(after, "before")
         if pkg.replaces:
             after = self._add(
@@ -168,33 +182,7 @@ class HostWork:
                 "reboot", "reboot", after, f"Reboot {h} ({reason})", reason=reason, when=pb.reboot
             )
         after = self._components(after, "after")
-        if pkg.preserve:
-            after = self._add(
-                "restore_files",
-                "restore_files",
-                after,
-                f"Put customised files back on {h}",
-                files=list(pkg.preserve),
-            )
-        if pb.services:
-            after = self._add(
-                "start_services/product",
-                "start_services",
-                after,
-                f"Start the product's services on {h}",
-                services=list(pb.services),
-                purpose="product",
-            )
-        if pb.interfering_services:
-            after = self._add(
-                "start_services/interfering",
-                "start_services",
-                after,
-                f"Restore interfering services on {h}",
-                services=list(pb.interfering_services),
-                purpose="interfering",
-            )
-        return after
+        return self._services("start", self._files("restore_files", after))
 
     def _components(self, after: Ids, when: str) -> Ids:
         for comp in self.ctx.pkg.components:
