@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from .dag import topological_order
 from .plan import Action
 
 
@@ -28,29 +29,11 @@ def topological(actions: Sequence[Action]) -> list[Action]:
     """``actions`` in an order where every action follows its ``after`` (list order kept when
     it already is one). Unknown ids in ``after`` are ignored; cycles raise ValueError."""
     index = {a.id: i for i, a in enumerate(actions)}
-    if all(index.get(p, -1) < i for i, a in enumerate(actions) for p in a.after):
-        return list(actions)
-    import heapq
-
-    indeg = {a.id: sum(1 for p in a.after if p in index) for a in actions}
-    children: dict[str, list[str]] = {a.id: [] for a in actions}
-    for a in actions:
-        for p in a.after:
-            if p in index:
-                children[p].append(a.id)
-    ready = [index[a.id] for a in actions if indeg[a.id] == 0]
-    heapq.heapify(ready)
-    out: list[Action] = []
-    while ready:
-        a = actions[heapq.heappop(ready)]
-        out.append(a)
-        for c in children[a.id]:
-            indeg[c] -= 1
-            if indeg[c] == 0:
-                heapq.heappush(ready, index[c])
-    if len(out) != len(actions):
+    preds = [[index[p] for p in a.after if p in index] for a in actions]
+    order = topological_order(preds)
+    if len(order) != len(actions):
         raise ValueError("the actions' `after` relation has a cycle")
-    return out
+    return [actions[i] for i in order]
 
 
 def schedule(actions: Sequence[Action]) -> Schedule:

@@ -73,5 +73,20 @@ SPAN_KINDS = frozenset(
     }
 )
 
+#: Kinds that act on a failover cluster's nodes and groups.
+CLUSTER_KINDS = frozenset(
+    {
+        "drain_node",
+        "resume_node",
+        "move_group",
+        "stop_cluster_service",
+        "start_cluster_service",
+        "resources_offline",
+        "resources_online",
+        "upgrade_virtual_server",
+    }
+)
+#: Kinds that take a host out of / back into its load-balanced pool.
+POOL_KINDS = frozenset({"lb_out", "lb_in"})
 #: Kinds after all of which a node counts as upgraded.
 UPGRADE_KINDS = frozenset({"install", "reboot"})

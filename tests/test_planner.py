@@ -313,3 +313,18 @@ def test_reference_errors(case: str) -> None:
         build_plan(facts_2node({"G": "n1"}), parse_playbook(text, "pb.yml"), "")
     assert isinstance(info.value, InputError)
     assert "pb.yml:" in str(info.value)
+
+
+def test_networkx_view_is_the_plans_dag() -> None:
+    import networkx as nx
+
+    from orchestrator.planner._builder import Builder
+
+    b = Builder({}, "msi")
+    first = b.add("a", "preflight")
+    b.add("b", "install", after=[first])
+    b.add("c", "verify", after=["b", first])
+    g = b.graph()
+    assert nx.is_directed_acyclic_graph(g)
+    assert set(g.edges) == {(p, a.id) for a in b.actions() for p in a.after}
+    assert list(nx.topological_sort(g)) == [a.id for a in b.actions()]

@@ -9,8 +9,9 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orchestrator.dag import topological_order
 from orchestrator.validator import find_violations
-from orchestrator.validator._reach import Reach, topological_order
+from orchestrator.validator._reach import Reach
 from tests.test_validator_support import set_after, synthetic_plan
 
 

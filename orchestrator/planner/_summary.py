@@ -30,9 +30,10 @@ def finish_plan(
     touched = {a.host for a in actions if a.host} | set(ctx.targets)
     for name in {a.params.get("system") for a in actions} - {None}:
         touched.update(facts.systems[str(name)].nodes)
+    pools = _pool_guarantees(ctx)
     guarantees: dict[str, Any] = {
         "tiers": tiers,
-        "pools": _pool_guarantees(ctx),
+        "pools": pools,
         "clusters": {name: cp.guarantee() for name, cp in sorted(cluster_plans.items())},
     }
     if batches:
@@ -52,7 +53,7 @@ def finish_plan(
     extra: dict[str, Any] = {
         "phases": phases,
         "window": window,
-        "downtime": _downtime(ctx, sched),
+        "downtime": _downtime(ctx, sched, pools),
         "execution": {
             "failure_budget": pb.failure_budget or DEFAULT_BUDGET,
             "retries": {**DEFAULT_RETRIES, **pb.retries},
@@ -93,7 +94,7 @@ def _pool_guarantees(ctx: Context) -> dict[str, Any]:
     return out
 
 
-def _downtime(ctx: Context, sched: Schedule) -> list[dict[str, Any]]:
+def _downtime(ctx: Context, sched: Schedule, pools: dict[str, Any]) -> list[dict[str, Any]]:
     entries = []
     for o in ctx.outages:
         start, end = sched.start[o.start_id], sched.finish[o.end_id]
@@ -107,7 +108,7 @@ def _downtime(ctx: Context, sched: Schedule) -> list[dict[str, Any]]:
                 "start_s": start,
             }
         )
-    for name, mode in _pool_guarantees(ctx).items():
+    for name, mode in pools.items():
         if mode["mode"] == "all-at-once":
             start, end = sched.start[f"{name}/all-out"], sched.finish[f"{name}/all-upgraded"]
             entries.append(

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..kinds import CLUSTER_KINDS, POOL_KINDS
 from ..plan import Action
 
 #: Unicode categories printed as escapes: controls, format (bidi overrides), surrogates, separators.
@@ -24,19 +25,8 @@ _NUMBERED = re.compile(r"^(.*?)([0-9]+)$", re.DOTALL)
 
 #: Kind families, used for graph shapes and colours.
 FAMILIES: dict[str, frozenset[str]] = {
-    "cluster": frozenset(
-        {
-            "drain_node",
-            "resume_node",
-            "move_group",
-            "stop_cluster_service",
-            "start_cluster_service",
-            "resources_offline",
-            "resources_online",
-            "upgrade_virtual_server",
-        }
-    ),
-    "pool": frozenset({"lb_out", "lb_in"}),
+    "cluster": CLUSTER_KINDS,
+    "pool": POOL_KINDS,
     "change": frozenset({"install", "uninstall", "reboot"}),
     "check": frozenset({"preflight", "verify"}),
     "barrier": frozenset({"barrier"}),

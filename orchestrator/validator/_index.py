@@ -10,11 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..facts import KEEP_ONLINE_FOR_EVS_UPGRADE
 from ..plan import Action, Plan
 from ._reach import Reach
 
 #: Resource types that may stay online while a virtual server is upgraded (KB 328839).
-KEEP_FOR_UPGRADE = frozenset({"IP Address", "Physical Disk", "Network Name"})
+KEEP_FOR_UPGRADE = frozenset(KEEP_ONLINE_FOR_EVS_UPGRADE)
 
 
 def mapping(value: Any) -> Mapping[str, Any]:

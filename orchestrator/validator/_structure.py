@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..dag import topological_order
 from ..kinds import KNOWN_KINDS
 from ..plan import Plan
 from ._index import mapping
-from ._reach import Reach, topological_order
+from ._reach import Reach
 
 
 def check_structure(plan: Plan) -> tuple[list[str], Reach | None]:
