@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from .errors import Location, PlanFileError
 FORMAT = "orchestrator.plan/v1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     """One node of the plan's DAG. ``after`` lists the ids that must complete first."""
 
@@ -113,28 +113,47 @@ _canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",
 def dumps(doc: Mapping[str, Any], encoded_actions: list[str] | None = None) -> str:
     """Diff-friendly JSON: top-level objects expanded two levels deep (facts one host per
     line), lists one item per line (one action per line, in canonical form), the rest compact.
-    Only the C encoder does the heavy work."""
+    Only the C encoder does the heavy work; the text is joined once at the end."""
     compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    out: list[str] = []
+    put = out.append
 
-    def emit(value: Any, depth: int, indent: str) -> str:
+    def items(values: Iterable[str], indent: str, open_: str, close: str) -> None:
+        put(open_)
+        sep = "\n"
+        for value in values:
+            put(sep)
+            put(indent)
+            put(value)
+            sep = ",\n"
+        put(f"\n{indent[:-2]}{close}")
+
+    def emit(value: Any, depth: int, indent: str) -> None:
         inner = indent + "  "
         if isinstance(value, dict) and value and depth < 3:
-            items = [f"{inner}{compact(k)}: {emit(v, depth + 1, inner)}" for k, v in value.items()]
-            return "{\n" + ",\n".join(items) + f"\n{indent}}}"
-        if isinstance(value, list) and value and depth < 2:
-            items = [f"{inner}{_canonical(v)}" for v in value]
-            return "[\n" + ",\n".join(items) + f"\n{indent}]"
-        return compact(value)
-
-    top = []
-    for key, value in doc.items():
-        if key == "actions" and encoded_actions is not None:
-            text = "[\n" + ",\n".join(f"    {a}" for a in encoded_actions) + "\n  ]"
-            text = text if encoded_actions else "[]"
+            put("{")
+            sep = "\n"
+            for k, v in value.items():
+                put(f"{sep}{inner}{compact(k)}: ")
+                emit(v, depth + 1, inner)
+                sep = ",\n"
+            put(f"\n{indent}}}")
+        elif isinstance(value, list) and value and depth < 2:
+            items(map(_canonical, value), inner, "[", "]")
         else:
-            text = emit(value, 1, "  ")
-        top.append(f"  {compact(key)}: {text}")
-    return "{\n" + ",\n".join(top) + "\n}\n"
+            put(compact(value))
+
+    put("{")
+    sep = "\n"
+    for key, value in doc.items():
+        put(f"{sep}  {compact(key)}: ")
+        if key == "actions" and encoded_actions:
+            items(encoded_actions, "    ", "[", "]")
+        else:
+            emit(value, 1, "  ")
+        sep = ",\n"
+    put("\n}\n")
+    return "".join(out)
 
 
 def canonical_json(obj: Any) -> bytes:

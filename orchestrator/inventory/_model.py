@@ -60,7 +60,7 @@ class RawGroup:
 
     name: str
     where: Location | None = None
-    hosts: list[str] = field(default_factory=list)
+    hosts: dict[str, None] = field(default_factory=dict)  # an ordered set
     children: dict[str, Location | None] = field(default_factory=dict)
     vars: Vars = field(default_factory=Vars)
     priority: int = 1
@@ -101,9 +101,7 @@ class RawInventory:
         host = self.hosts.get(name)
         if host is None:
             host = self.hosts[name] = RawHost(name, where)
-        members = self.group(group, where).hosts
-        if name not in members:
-            members.append(name)
+        self.group(group, where).hosts.setdefault(name)
         return host
 
     def add_child(self, parent: str, child: str, where: Location | None) -> None:
@@ -150,11 +148,10 @@ class RawInventory:
         ungrouped = self.groups["ungrouped"]
         for host, groups in direct.items():
             if groups - {"all", "ungrouped"}:
-                if host in ungrouped.hosts:
-                    ungrouped.hosts.remove(host)
+                ungrouped.hosts.pop(host, None)
                 groups.discard("ungrouped")
             elif "ungrouped" not in groups:
-                ungrouped.hosts.append(host)
+                ungrouped.hosts[host] = None
                 groups.add("ungrouped")
         ancestors: dict[str, set[str]] = {}
 

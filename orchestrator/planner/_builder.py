@@ -8,7 +8,6 @@ networkx ``DiGraph`` for analysis.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -33,23 +32,11 @@ def ids(*parts: str | Iterable[str] | None) -> Ids:
     return tuple(out)
 
 
-@dataclass
-class _Node:
-    kind: str
-    host: str | None
-    cluster: str | None
-    params: dict[str, Any]
-    title: str
-    estimate_s: int
-    phase: str
-    after: Ids
-
-
 class Builder:
     """Collects actions; every action gets a unique, human-readable, stable id."""
 
     def __init__(self, estimates: Mapping[str, int], package_kind: str | None) -> None:
-        self._nodes: dict[str, _Node] = {}
+        self._nodes: dict[str, Action] = {}
         self._estimates = estimates
         self._package_kind = package_kind
         self.phase = ""
@@ -76,8 +63,8 @@ class Builder:
                 raise InvariantViolation([f"{action_id!r} would wait for unknown {pred!r}"])
         if estimate_s is None:
             estimate_s = estimate_for(kind, self._estimates, self._package_kind)
-        nodes[action_id] = _Node(
-            kind, host, cluster, dict(params or {}), title, estimate_s, self.phase, preds
+        nodes[action_id] = Action(
+            action_id, kind, host, cluster, dict(params or {}), preds, estimate_s, self.phase, title
         )
         return action_id
 
@@ -93,10 +80,7 @@ class Builder:
 
     def actions(self) -> tuple[Action, ...]:
         """All actions in insertion order (a topological order)."""
-        return tuple(
-            Action(i, n.kind, n.host, n.cluster, n.params, n.after, n.estimate_s, n.phase, n.title)
-            for i, n in self._nodes.items()
-        )
+        return tuple(self._nodes.values())
 
     def graph(self) -> nx.DiGraph:
         """The plan's DAG as a networkx ``DiGraph`` (node attributes: kind, host, estimate_s)."""
