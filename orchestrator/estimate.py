@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from .dag import topological_order
 from .plan import Action
@@ -62,7 +63,7 @@ def schedule(actions: Sequence[Action]) -> Schedule:
     return Schedule(start, finish, finish[last], tuple(path))
 
 
-def window_fit(makespan_s: int, start: datetime, end: datetime) -> dict[str, object]:
+def window_fit(makespan_s: int, start: datetime, end: datetime) -> dict[str, Any]:
     """The plan's ``window`` section: the window, its length, and whether the makespan fits."""
     length = int((end - start).total_seconds())
     return {

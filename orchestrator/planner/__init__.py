@@ -19,7 +19,7 @@ from ._host import Context, slug
 from ._procedures import model_hotfix, msp_build
 from ._select import compute_tiers, resolve_all
 from ._summary import finish_plan
-from ._units import plan_fleet, plan_pool, plan_standalone
+from ._units import plan_fleet, plan_pool, plan_standalone, pool_policy
 
 __all__ = ["build_plan"]
 
@@ -181,8 +181,7 @@ def _plan_tier(
         elif host.pool:
             pool = facts.pools[host.pool]
             members = [m for m in pool.members if m in in_tier]
-            mode, max_out, where = pb.pools.get(pool.name, (pool.mode, pool.max_out, None))
-            max_out = max_out or pool.max_out
+            mode, max_out, where = pool_policy(pb, pool)
             if mode == "rolling" and max_out >= len(members) and len(members) > 1:
                 raise StrategyError(
                     f"pool {pool.name}: rolling with max_out {max_out} takes every member out at "

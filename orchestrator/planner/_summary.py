@@ -9,6 +9,7 @@ from ..plan import Plan
 from ._cluster import ClusterPlan
 from ._defaults import timeouts
 from ._host import Context
+from ._units import pool_policy
 
 DEFAULT_RETRIES = {"attempts": 3, "backoff_s": 10, "max_backoff_s": 300}
 DEFAULT_BUDGET = {"max_failures": 0}
@@ -45,7 +46,7 @@ def finish_plan(
         if not window["fits"]:
             warnings.append(
                 f"the estimated makespan {hms(sched.makespan_s)} exceeds the maintenance window "
-                f"({hms(int(str(window['length_s'])))}); the run will stop at a safe point when "
+                f"({hms(window['length_s'])}); the run will stop at a safe point when "
                 "the window closes and resume in the next one"
             )
     if pb.reboot == "never":
@@ -84,13 +85,8 @@ def finish_plan(
 def _pool_guarantees(ctx: Context) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in sorted({p for h in ctx.targets if (p := ctx.facts.hosts[h].pool)}):
-        pool = ctx.facts.pools[name]
-        mode, max_out, _ = ctx.pb.pools.get(name, (pool.mode, pool.max_out, None))
-        out[name] = (
-            {"mode": mode}
-            if mode == "all-at-once"
-            else {"mode": mode, "max_out": max_out or pool.max_out}
-        )
+        mode, max_out, _ = pool_policy(ctx.pb, ctx.facts.pools[name])
+        out[name] = {"mode": mode} if mode == "all-at-once" else {"mode": mode, "max_out": max_out}
     return out
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..errors import Location
 from ..facts import Pool
+from ..playbook import Playbook
 from ._builder import Ids, ids
 from ._host import Context, HostWork, Outage
 
@@ -16,6 +18,12 @@ def plan_standalone(ctx: Context, host: str, after: Ids) -> Ids:
     reason = "not clustered or load-balanced: its services are down during the install"
     ctx.outages.append(Outage("host", host, None, reason, *work.core_span))
     return end
+
+
+def pool_policy(pb: Playbook, pool: Pool) -> tuple[str, int, Location | None]:
+    """The pool's mode and max_out: the playbook's, else the inventory's; and where written."""
+    mode, max_out, where = pb.pools.get(pool.name, (pool.mode, pool.max_out, None))
+    return mode, max_out or pool.max_out, where
 
 
 def plan_pool(
