@@ -11,8 +11,23 @@ Hierarchy::
     │   ├── OrderingError             a cycle in declared ordering
     │   ├── StrategyError             a cluster strategy that cannot apply to the cluster
     │   ├── WindowError               a maintenance window that ends before it starts
-    │   └── PlanFileError             a saved plan that is not a valid ``orchestrator.plan/v1``
-    └── InvariantViolation            a plan breaks a safety rule: a planner bug, exit 3
+    │   ├── PlanFileError             a saved plan that is not a valid ``orchestrator.plan/v1``
+    │   ├── FaultSpecError            a simulated-lab fault file that does not parse or names
+    │   │                             an unknown host or action
+    │   └── UnknownRunError           a run id that the journal does not hold
+    ├── InvariantViolation            a plan breaks a safety rule: a planner bug, exit 3
+    ├── StalePlanError                inputs or live facts changed since the plan was reviewed, exit 4
+    ├── LockHeldError                 another controller holds the inventory's lease, exit 5
+    ├── JournalError                  the journal cannot be opened or written, exit 6
+    └── StepError                     one step of an action failed (raised by drivers, caught by
+        │                             the engine, never shown as a traceback)
+        ├── TransientError            worth retrying: connection refused/reset, operation timeout,
+        │   │                         HTTP 5xx, host rebooting, msiexec 1618
+        │   ├── HostUnreachable       the host does not answer
+        │   └── StepTimeout           the step overran its per-kind timeout
+        └── FatalError                not retried: authentication, 1603, a refused cluster move
+            ├── AuthenticationError   the credentials were refused
+            └── VerificationFailed    the step ran but its post-condition does not hold
 
 The CLI turns any of these into one clear message on stderr and its exit status; a Python
 traceback is never what the user sees for them.
@@ -106,3 +121,74 @@ class InvariantViolation(OrchestratorError):
             f"the plan breaks {len(violations)} safety rule(s); this is a bug in the planner, "
             f"nothing was written:\n{lines}"
         )
+
+
+class FaultSpecError(InputError):
+    """A simulated-lab fault file does not parse, or names an unknown host or action."""
+
+
+class UnknownRunError(InputError):
+    """A run id that the journal does not hold."""
+
+
+class StalePlanError(OrchestratorError):
+    """The plan no longer matches its inputs or the live facts; :attr:`changes` says what."""
+
+    exit_status = 4
+
+    def __init__(self, changes: list[str]) -> None:
+        self.changes = changes
+        lines = "\n".join(f"  - {c}" for c in changes)
+        super().__init__(
+            f"the plan is stale ({len(changes)} change(s) since it was reviewed); "
+            f"plan again and review it, nothing was done:\n{lines}"
+        )
+
+
+class LockHeldError(OrchestratorError):
+    """Another controller holds the lease on this inventory."""
+
+    exit_status = 5
+
+
+class JournalError(OrchestratorError):
+    """The journal database cannot be opened, read or written."""
+
+    exit_status = 6
+
+
+class StepError(OrchestratorError):
+    """One step (probe, apply or verify) of an action failed.
+
+    ``exit_code`` is the remote command's exit status when there was one; ``output`` its
+    (secret-free) output, of which only a digest is journaled."""
+
+    def __init__(self, message: str, *, exit_code: int | None = None, output: str = "") -> None:
+        self.message = message
+        self.exit_code = exit_code
+        self.output = output
+        super().__init__(message)
+
+
+class TransientError(StepError):
+    """A failure worth retrying with backoff (connection refused/reset, 5xx, 1618, rebooting)."""
+
+
+class HostUnreachable(TransientError):
+    """The host does not answer (connection refused, reset, or no route)."""
+
+
+class StepTimeout(TransientError):
+    """The step overran its per-kind timeout."""
+
+
+class FatalError(StepError):
+    """A failure that retrying cannot fix (authentication, 1603, a refused cluster move)."""
+
+
+class AuthenticationError(FatalError):
+    """The host refused the credentials."""
+
+
+class VerificationFailed(FatalError):
+    """The step ran, but its post-condition does not hold."""

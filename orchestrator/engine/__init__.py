@@ -1,0 +1,1 @@
+"""The engine: runs a reviewed plan ("when"), journaling every step."""

@@ -1,0 +1,342 @@
+"""The scheduler: runs a plan's DAG with up to ``forks`` actions at once.
+
+Ready actions start in order of their longest remaining path (critical path first). Every
+state change is journaled before the engine goes on. A failed action cancels everything that
+waits for it, counts against the run's failure budget, and its scope is put back in service
+once nothing in it is running (see :mod:`._compensation`). With a maintenance window, an
+action starts only if the spans it is inside can close before the window ends; work already
+inside an open span is always finished, so the run stops at a safe point. When the budget
+is spent, or on a graceful stop, only open spans are finished.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+import threading
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..plan import Action, Plan
+from ._compensation import CompStep, compensation, health_check, scope_of
+from ._graph import OPENERS, RunGraph, span_keys
+from ._journal import Journal
+from ._protocols import Clock, Driver, Event, Observer
+from ._records import FINAL, FINAL_OK
+from ._retry import RetryPolicy
+from ._steps import StepOutcome, StepRunner
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to run: parallelism, window (plan-time start, end), budget, retries, timeouts."""
+
+    forks: int = 10
+    window: tuple[float, float] | None = None
+    max_failures: int = 0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    timeouts: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run (or a resumed part of it) ended: ``done``, ``failed`` or ``paused``."""
+
+    status: str
+    reason: str
+    counts: Mapping[str, int]
+    failures: int
+
+
+class Engine:
+    """Runs one journaled run of ``plan`` through ``driver``."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        run_id: str,
+        journal: Journal,
+        driver: Driver,
+        clock: Clock,
+        observer: Observer,
+        options: EngineOptions,
+        stop: threading.Event | None = None,
+        halt: threading.Event | None = None,
+    ) -> None:
+        self.plan, self.run_id, self.journal = plan, run_id, journal
+        self.clock, self.observer, self.options = clock, observer, options
+        self.graph = RunGraph(plan)
+        self.stop = stop or threading.Event()  # graceful: finish open spans, start nothing new
+        self.halt = halt or threading.Event()  # lease lost: start nothing at all
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.runner = StepRunner(
+            run_id=run_id,
+            journal=journal,
+            driver=driver,
+            clock=clock,
+            policy=options.policy,
+            timeouts=options.timeouts,
+            stop_event=self.halt,
+            emit=self.events.put,
+        )
+        self.state: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
+        self.started: dict[str, float] = {}
+        self.waiting: dict[str, int] = {}
+        self.ready: list[tuple[int, int, str]] = []
+        self.running: dict[Future[Any], tuple[str, str]] = {}
+        self.opened: set[tuple[str, str]] = set()
+        self.scopes: list[frozenset[str]] = []
+        self.failures = 0
+        self.budget_spent = False
+        self.window_deferred = False
+
+    # -- set-up ------------------------------------------------------------------------
+    def _load(self) -> None:
+        records = self.journal.actions(self.run_id)
+        for aid in self.graph.order:
+            rec = records.get(aid)
+            st = rec.state if rec else "pending"
+            self.state[aid] = "pending" if st == "running" else st  # re-probed on resume
+            self.attempts[aid] = rec.attempts if rec else 0
+        self.failures = sum(1 for aid in self.graph.order if self.state[aid] == "failed")
+        for aid in self.graph.order:
+            a = self.graph.actions[aid]
+            self.waiting[aid] = sum(1 for p in a.after if self.state[p] not in FINAL_OK)
+            if self.state[aid] != "pending" and a.kind in OPENERS:
+                self.opened.update(span_keys(a))
+            if self.state[aid] == "pending" and self.waiting[aid] == 0:
+                self._push(aid)
+
+    def _push(self, aid: str) -> None:
+        heapq.heappush(self.ready, (-self.graph.priority[aid], self.graph.position[aid], aid))
+
+    def _emit(self, type_: str, action: Action | None = None, **data: object) -> None:
+        host = action.host if action else None
+        self.observer.notify(
+            Event(type_, self.run_id, self.clock.now(), action.id if action else None, host, data)
+        )
+
+    # -- main loop ---------------------------------------------------------------------
+    def run(self, resumed: bool = False) -> RunResult:
+        """Run until every action is final, or nothing more may start; journal the status."""
+        self._load()
+        window = self.options.window
+        self._emit(
+            "run_started",
+            plan=self.plan.to_document()["fingerprint"],
+            actions=len(self.graph.order),
+            forks=self.options.forks,
+            resumed=resumed,
+            window_end=window[1] if window else None,
+        )
+        if window and self.clock.now() < window[0]:
+            self._emit("window_wait", until=window[0])
+            self.clock.sleep(window[0] - self.clock.now())
+        with ThreadPoolExecutor(self.options.forks, thread_name_prefix="action") as pool:
+            while True:
+                self._drain_events()
+                self._admit(pool)
+                self._compensate_quiet_scopes(pool)
+                if not self.running:
+                    break
+                finished, _ = wait(self.running, timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    self._finished(fut)
+        self._drain_events()
+        return self._conclude()
+
+    def _drain_events(self) -> None:
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+            self.observer.notify(event)
+
+    def _closing(self) -> bool:
+        return self.stop.is_set() or self.budget_spent
+
+    def _in_open_span(self, aid: str) -> bool:
+        for span in self.graph.spans_of.get(aid, ()):
+            if span.key in self.opened and self.state[span.end] not in FINAL:
+                return True
+        return False
+
+    def _admissible(self, aid: str) -> bool:
+        if self.halt.is_set():
+            return False
+        if self._in_open_span(aid):
+            return True
+        if self._closing():
+            return False
+        window = self.options.window
+        if window and self.clock.now() + self.graph.safe_cost[aid] > window[1]:
+            if not self.window_deferred:
+                self.window_deferred = True
+                self._emit("window_closing", reason=f"{aid} would not finish inside the window")
+            return False
+        return True
+
+    def _admit(self, pool: ThreadPoolExecutor) -> None:
+        deferred: list[tuple[int, int, str]] = []
+        while self.ready and len(self.running) < self.options.forks:
+            item = heapq.heappop(self.ready)
+            aid = item[2]
+            if self.state[aid] != "pending":
+                continue
+            action = self.graph.actions[aid]
+            if action.kind == "barrier":
+                self._settle(aid, StepOutcome("done", 0, "barrier"))
+                continue
+            if not self._admissible(aid):
+                deferred.append(item)
+                continue
+            self.state[aid] = "running"
+            if action.kind in OPENERS:
+                self.opened.update(span_keys(action))
+            self.started[aid] = self.clock.now()
+            self.journal.start_action(self.run_id, aid, self.started[aid])
+            self._emit(
+                "action_started",
+                action,
+                kind=action.kind,
+                phase=action.phase,
+                estimate_s=action.estimate_s,
+            )
+            fut = pool.submit(self.runner.run, action, self.attempts[aid])
+            self.running[fut] = ("action", aid)
+        for item in deferred:
+            heapq.heappush(self.ready, item)
+
+    def _finished(self, fut: Future[Any]) -> None:
+        kind, ref = self.running.pop(fut)
+        if kind == "action":
+            self._settle(ref, fut.result())
+
+    def _settle(self, aid: str, outcome: StepOutcome) -> None:
+        action = self.graph.actions[aid]
+        now = self.clock.now()
+        self.journal.finish_action(self.run_id, aid, outcome.state, now, outcome.message)
+        self.state[aid] = outcome.state
+        self.attempts[aid] = outcome.attempts
+        if outcome.state in FINAL_OK:
+            if outcome.state == "skipped":
+                self._emit("action_skipped", action, reason=outcome.message)
+            self._emit(
+                "action_finished", action, outcome=outcome.state, attempts=outcome.attempts,
+                duration_s=self._duration(aid, now),
+            )  # fmt: skip
+            for child in self.graph.children[aid]:
+                self.waiting[child] -= 1
+                if self.waiting[child] == 0 and self.state[child] == "pending":
+                    self._push(child)
+            return
+        self.failures += 1
+        self._emit(
+            "action_finished", action, outcome="failed", attempts=outcome.attempts,
+            duration_s=self._duration(aid, now), message=outcome.message,
+        )  # fmt: skip
+        self._cancel_descendants(aid)
+        scope = scope_of(action, self.plan.facts)
+        if scope and scope not in self.scopes:
+            self.scopes.append(scope)
+        if self.failures > self.options.max_failures and not self.budget_spent:
+            self.budget_spent = True
+            self._emit(
+                "budget_spent", failures=self.failures, max_failures=self.options.max_failures
+            )
+
+    def _duration(self, aid: str, now: float) -> float:
+        started = self.started.get(aid)
+        return round(now - started, 3) if started is not None else 0.0
+
+    def _cancel_descendants(self, aid: str) -> None:
+        reason = f"cancelled: depends on failed {aid}"
+        now = self.clock.now()
+        with self.journal.transaction():
+            for d in sorted(self.graph.descendants(aid), key=self.graph.position.__getitem__):
+                if self.state[d] == "pending":
+                    self.state[d] = "cancelled"
+                    self.journal.finish_action(self.run_id, d, "cancelled", now, reason)
+                    self._emit("action_cancelled", self.graph.actions[d], reason=reason)
+
+    # -- compensation ------------------------------------------------------------------
+    def _compensate_quiet_scopes(self, pool: ThreadPoolExecutor) -> None:
+        for scope in list(self.scopes):
+            busy = any(
+                k == "action" and self.graph.actions[ref].host in scope
+                for k, ref in self.running.values()
+            ) or any(
+                self.graph.actions[aid].host in scope and self._admissible(aid)
+                for _, _, aid in self.ready
+                if self.state[aid] == "pending"
+            )
+            if busy or self.halt.is_set():
+                continue
+            self.scopes.remove(scope)
+            steps = compensation(self.graph, self.plan.facts, self.state, scope)
+            if steps:
+                fut = pool.submit(self._run_compensation, steps)
+                self.running[fut] = ("compensation", ",".join(sorted(scope)))
+
+    def _run_compensation(self, steps: list[CompStep]) -> None:
+        healthy: dict[str, bool] = {}
+        for step in steps:
+            a = step.action
+            self.journal.add_action(self.run_id, a.id)
+            if step.blocked:
+                self._comp_result(a, "cancelled", step.blocked)
+                continue
+            host = step.healthy_host
+            if host is not None and host not in healthy:
+                check = health_check(self.graph, host)
+                self.journal.add_action(self.run_id, check.id)
+                result = self._comp_run(check)
+                healthy[host] = result.state in FINAL_OK
+            if host is not None and not healthy[host]:
+                self._comp_result(a, "cancelled", f"{host} is not healthy; left out of its pool")
+                continue
+            self._comp_run(a)
+
+    def _comp_run(self, a: Action) -> StepOutcome:
+        self.journal.start_action(self.run_id, a.id, self.clock.now())
+        outcome = self.runner.run(a, 0, step="compensate")
+        self._comp_result(a, outcome.state, outcome.message)
+        return outcome
+
+    def _comp_result(self, a: Action, state: str, message: str) -> None:
+        self.journal.finish_action(self.run_id, a.id, state, self.clock.now(), message)
+        original = a.id.removeprefix("compensate/")
+        self.events.put(
+            Event(
+                "compensation", self.run_id, self.clock.now(), a.id, a.host,
+                {"for_action": original, "outcome": state, "message": message},
+            )
+        )  # fmt: skip
+
+    # -- conclusion --------------------------------------------------------------------
+    def _conclude(self) -> RunResult:
+        counts: dict[str, int] = {}
+        for aid in self.graph.order:
+            counts[self.state[aid]] = counts.get(self.state[aid], 0) + 1
+        if counts.get("failed"):
+            status, reason = "failed", f"{counts['failed']} action(s) failed"
+        elif all(self.state[a] in FINAL_OK for a in self.graph.order):
+            status, reason = "done", "every action done"
+        elif self.halt.is_set():
+            status, reason = "paused", "stopped: the lease on the inventory was lost"
+        elif self.stop.is_set():
+            status, reason = "paused", "stopped on request at a safe point"
+        else:
+            status, reason = "paused", "the maintenance window has no room for the next action"
+        summary = {"reason": reason, "counts": counts, "failures": self.failures}
+        self.journal.set_run_status(self.run_id, status, self.clock.now(), summary)
+        self._emit(
+            "run_finished", status=status, done=counts.get("done", 0) + counts.get("skipped", 0),
+            failed=counts.get("failed", 0), cancelled=counts.get("cancelled", 0),
+            pending=counts.get("pending", 0), failures=self.failures, reason=reason,
+        )  # fmt: skip
+        return RunResult(status, reason, counts, self.failures)

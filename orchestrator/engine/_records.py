@@ -1,0 +1,68 @@
+"""What the journal holds: runs, action states and attempts (plain, typed records)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Action states. ``done`` and ``skipped`` (already in effect, or nothing to do) are final
+#: successes; ``failed`` and ``cancelled`` (its branch stopped) are final; ``pending`` and
+#: ``running`` are not.
+ACTION_STATES = ("pending", "running", "done", "skipped", "failed", "cancelled")
+FINAL_OK = frozenset({"done", "skipped"})
+FINAL = frozenset({"done", "skipped", "failed", "cancelled"})
+
+#: Run statuses. ``paused`` stopped at a safe point (window closed, or budget spent with
+#: work left) and can be resumed; ``running`` after a crash means "interrupted".
+RUN_STATUSES = ("running", "done", "failed", "paused")
+
+#: Steps of an attempt: ``probe`` (already in effect?), ``apply``, ``verify``, and
+#: ``compensate`` (putting a branch back in a serving state).
+STEPS = ("probe", "apply", "verify", "compensate")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of a plan."""
+
+    run_id: str
+    created_at: float
+    updated_at: float
+    status: str
+    plan_fingerprint: str
+    playbook: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    summary: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """The journaled state of one action (or compensating action) of a run."""
+
+    action_id: str
+    state: str
+    attempts: int = 0
+    started_at: float | None = None
+    ended_at: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One step of one attempt at an action, as journaled.
+
+    ``outcome``: ``ok``, ``already`` (probe: in effect), ``no`` (probe: not in effect),
+    ``transient``, ``fatal`` or ``timeout``. ``output_digest`` is ``sha256:<hex>`` of the
+    output, never the output itself."""
+
+    action_id: str
+    attempt: int
+    step: str
+    started_at: float
+    ended_at: float
+    outcome: str
+    exit_code: int | None = None
+    output_digest: str = ""
+    error_class: str = ""
+    message: str = ""

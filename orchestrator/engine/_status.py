@@ -1,0 +1,92 @@
+"""``orchestrator status`` and ``orchestrator runs``: what the journal says, for people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ._journal import Journal
+from ._records import ACTION_STATES, RunRecord
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def status_document(journal: Journal, run_id: str) -> dict[str, Any]:
+    """A run's state as JSON: status, counts, running, failed and compensating actions."""
+    run = journal.run(run_id)
+    actions = journal.actions(run_id)
+    counts = dict.fromkeys(ACTION_STATES, 0)
+    for rec in actions.values():
+        if not rec.action_id.startswith("compensate/"):
+            counts[rec.state] += 1
+    running = [a for a, r in actions.items() if r.state == "running"]
+    failed = [
+        {"id": a, "message": r.message, "attempts": r.attempts}
+        for a, r in actions.items()
+        if r.state == "failed"
+    ]
+    compensations = [
+        {"id": a, "state": r.state, "message": r.message}
+        for a, r in actions.items()
+        if a.startswith("compensate/")
+    ]
+    return {
+        "run": run.run_id,
+        "status": run.status,
+        "interrupted": run.status == "running" and bool(running),
+        "playbook": run.playbook,
+        "plan": run.plan_fingerprint,
+        "created": _when(run.created_at),
+        "updated": _when(run.updated_at),
+        "counts": counts,
+        "running": running,
+        "failed": failed,
+        "compensations": compensations,
+        "summary": dict(run.summary),
+    }
+
+
+def render_status(doc: dict[str, Any]) -> str:
+    """The status document as text."""
+    lines = [
+        f"run {doc['run']}  {doc['status']}  ({doc['playbook']})",
+        f"  plan {doc['plan']}",
+        f"  created {doc['created']}, last change {doc['updated']} (plan time)",
+        "  " + ", ".join(f"{k} {v}" for k, v in doc["counts"].items() if v),
+    ]
+    if doc["summary"].get("reason"):
+        lines.append(f"  {doc['summary']['reason']}")
+    if doc["running"]:
+        head = "were running when the controller stopped" if doc["status"] == "running" else ""
+        lines.append(f"  running{' (' + head + ')' if head else ''}:")
+        lines.extend(f"    {a}" for a in doc["running"])
+    if doc["failed"]:
+        lines.append("  failed:")
+        lines.extend(f"    {f['id']}: {f['message']}" for f in doc["failed"])
+    if doc["compensations"]:
+        lines.append("  put back in service:")
+        lines.extend(
+            f"    {c['id']}: {c['state']}{' - ' + c['message'] if c['message'] else ''}"
+            for c in doc["compensations"]
+        )
+    if doc["status"] in ("running", "paused"):
+        lines.append(f"  continue with: orchestrator resume {doc['run']}")
+    return "\n".join(lines) + "\n"
+
+
+def render_runs(runs: Sequence[RunRecord]) -> str:
+    """One line per run, newest first."""
+    if not runs:
+        return "no runs yet\n"
+    rows = [("RUN", "STATUS", "CREATED", "PLAYBOOK")]
+    rows += [(r.run_id, r.status, _when(r.created_at), r.playbook) for r in runs]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "".join(
+        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}\n"
+        for row in rows
+    )
