@@ -1,8 +1,11 @@
-"""The ``orchestrator`` command line: ``plan``, ``validate``, ``schema``.
+"""The ``orchestrator`` command line: ``plan``, ``validate``, ``schema``, and the run
+commands ``apply``, ``resume``, ``status``, ``runs``, ``report`` (:mod:`.cli_run`).
 
 Every error the user can cause ends as one message on stderr with a non-zero exit status
-(2 for bad input, 3 for a plan that breaks a safety rule), never as a Python traceback, and
-with nothing written.
+(2 for bad input, 3 for a plan that breaks a safety rule, 4 for a stale plan, 5 when another
+controller holds the lease, 6 for a journal that cannot be used), never as a Python
+traceback, and with nothing written. A run exits 0 when done, 1 when an action failed and
+75 when it stopped at a safe point and can be resumed.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--plan", type=Path, dest="plan_file", help="a saved plan file (JSON)")
 
     sub.add_parser("schema", help="print the playbook JSON Schema")
+    from .cli_run import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -118,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_plan(args)
         if args.command == "validate":
             return _cmd_validate(args)
+        if args.command != "schema":
+            from .cli_run import COMMANDS
+
+            return COMMANDS[args.command](args)
         from .playbook_spec import playbook_json_schema
 
         sys.stdout.write(json.dumps(playbook_json_schema(), indent=2) + "\n")

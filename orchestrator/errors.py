@@ -16,7 +16,7 @@ Hierarchy::
     │   │                             an unknown host or action
     │   └── UnknownRunError           a run id that the journal does not hold
     ├── InvariantViolation            a plan breaks a safety rule: a planner bug, exit 3
-    ├── StalePlanError                inputs or live facts changed since the plan was reviewed, exit 4
+    ├── StalePlanError                inputs or live facts changed since the review, exit 4
     ├── LockHeldError                 another controller holds the inventory's lease, exit 5
     ├── JournalError                  the journal cannot be opened or written, exit 6
     └── StepError                     one step of an action failed (raised by drivers, caught by

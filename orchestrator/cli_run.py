@@ -1,0 +1,274 @@
+"""The run commands of the command line: ``apply``, ``resume``, ``status``, ``runs``,
+``report``. Parsing and printing only; the work is in :mod:`orchestrator.engine`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .engine import _session as session
+from .engine._journal import Journal, default_journal_path
+from .engine._observers import PlainProgress
+from .engine._protocols import Observer
+from .errors import InputError, StalePlanError, WindowError
+from .plan import Plan, load_plan, plan_from_document
+
+
+def add_parsers(sub: Any) -> None:
+    """Register the run commands on the ``orchestrator`` sub-parser collection."""
+    ap = sub.add_parser("apply", help="run a reviewed plan (or plan, confirm and run)")
+    ap.add_argument("playbook", type=Path, help="the playbook (YAML)")
+    ap.add_argument("-i", "--inventory", type=Path, required=True, help="Ansible inventory")
+    ap.add_argument("--plan", type=Path, dest="plan_file", help="the reviewed plan (JSON)")
+    ap.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    ap.add_argument("--sim", action="store_true", help="rehearse on the simulated lab")
+    ap.add_argument("--lab", type=Path, help="simulated lab file (default: a new one per run)")
+    ap.add_argument("--faults", type=Path, help="fault injection file for the simulated lab")
+    ap.add_argument(
+        "--time-scale", type=float, default=0.0005, help="wall seconds per plan second (sim)"
+    )
+    ap.add_argument("--forks", type=int, default=10, help="actions run at once (10)")
+    ap.add_argument("--max-failures", type=int, help="failure budget (default: the plan's)")
+    _common(ap)
+
+    rp = sub.add_parser("resume", help="continue an interrupted or paused run")
+    rp.add_argument("run", help="run id, a unique prefix of one, or 'last'")
+    rp.add_argument(
+        "--retry-failed", action="store_true", help="try failed and cancelled actions again"
+    )
+    _common(rp)
+
+    st = sub.add_parser("status", help="show a run's state")
+    st.add_argument("run", nargs="?", default="last", help="run id or 'last' (default)")
+    st.add_argument("--json", action="store_true", help="JSON output")
+    st.add_argument("--journal", type=Path, help="journal database")
+
+    rs = sub.add_parser("runs", help="list runs")
+    rs.add_argument("--journal", type=Path, help="journal database")
+
+    rep = sub.add_parser("report", help="show a run's final report")
+    rep.add_argument("run", nargs="?", default="last", help="run id or 'last' (default)")
+    rep.add_argument("--format", choices=("text", "json"), default="text")
+    rep.add_argument("--journal", type=Path, help="journal database")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--journal", type=Path, help="journal database (default: per-user state)")
+    p.add_argument("--window", help="maintenance window START/END (ISO 8601), overrides the plan")
+    p.add_argument("--progress", choices=("auto", "rich", "plain", "none"), default="auto")
+
+
+def parse_window(text: str | None) -> tuple[float, float] | None:
+    """``START/END`` in ISO 8601 → epoch seconds; a clear error otherwise."""
+    if not text:
+        return None
+    try:
+        start, end = text.split("/", 1)
+        bounds = (
+            datetime.fromisoformat(start).timestamp(),
+            datetime.fromisoformat(end).timestamp(),
+        )
+    except ValueError:
+        raise WindowError(f"--window {text!r}: expected START/END in ISO 8601") from None
+    if bounds[1] <= bounds[0]:
+        raise WindowError(f"--window {text!r}: the window ends before it starts")
+    return bounds
+
+
+def _observers(args: argparse.Namespace, plan: Plan, window: Any) -> list[Observer]:
+    mode = args.progress
+    if mode == "auto":
+        mode = "rich" if sys.stderr.isatty() else "plain"
+    if mode == "none":
+        return []
+    if mode == "plain":
+        return [PlainProgress(sys.stderr)]
+    from rich.console import Console
+
+    from .engine._progress import RichProgress
+
+    return [RichProgress(plan, Console(stderr=True), window[1] if window else None)]
+
+
+def _journal(args: argparse.Namespace) -> Journal:
+    return Journal(args.journal or default_journal_path())
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    """``orchestrator apply``."""
+    from .engine._staleness import input_changes
+    from .render import render_text
+    from .validator import validate
+    from .workflow import plan_from_files
+
+    fresh = plan_from_files(args.playbook, args.inventory)
+    if args.plan_file:
+        plan = load_plan(args.plan_file)
+        validate(plan)
+        changes = input_changes(plan, fresh)
+        if changes:
+            raise StalePlanError(changes)
+        plan_text = args.plan_file.read_text(encoding="utf-8")
+    else:
+        plan, plan_text = fresh, fresh.to_json()
+        if not args.yes:
+            sys.stdout.write(render_text(plan))
+            if not sys.stdin.isatty():
+                raise InputError("apply needs confirmation: review the plan and pass --yes")
+            answer = input(f"Apply {len(plan.actions)} actions? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                print("nothing done", file=sys.stderr)
+                return 1
+    if args.forks < 1:
+        raise InputError("--forks must be at least 1")
+    journal = _journal(args)
+    lab = args.lab or session.run_dir(journal) / f"lab-{secrets.token_hex(4)}.sqlite"
+    opts = session.SessionOptions(
+        inventory=str(args.inventory),
+        sim=args.sim,
+        lab=str(lab) if args.sim else None,
+        faults=str(args.faults) if args.faults else None,
+        time_scale=args.time_scale,
+        forks=args.forks,
+        window=parse_window(args.window),
+        max_failures=args.max_failures,
+    )
+    window = opts.window or session.plan_window(plan)
+    clock = session.make_clock(opts, window[0] if window else None)
+    lease = session.new_lease(journal, plan, opts)
+    lease.acquire("(new run)")
+    try:
+        resources = session.open_driver(plan, opts, clock)
+        try:
+            session.check_live_facts(plan, resources.driver)
+            run_id = journal.create_run(plan_text, plan, opts.to_json(), clock.now())
+            lease.acquire(run_id)  # ours already: records the run id with the lease
+            print(f"run {run_id}: {len(plan.actions)} actions", file=sys.stderr)
+            result, _, text = session.execute(
+                plan, run_id, journal, resources, clock, opts, lease,
+                _observers(args, plan, window), resumed=False,
+            )  # fmt: skip
+        finally:
+            resources.close()
+    finally:
+        lease.release()
+        journal.close()
+    sys.stdout.write(text)
+    _next_step(result.status, run_id)
+    return session.exit_status(result)
+
+
+def _next_step(status: str, run_id: str) -> None:
+    if status == "paused":
+        print(f"paused at a safe point; continue with: orchestrator resume {run_id}",
+              file=sys.stderr)  # fmt: skip
+    elif status == "failed":
+        print(f"fix the cause, then: orchestrator resume {run_id} --retry-failed", file=sys.stderr)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """``orchestrator resume RUN``."""
+    journal = _journal(args)
+    try:
+        run_id = journal.resolve(args.run)
+        record = journal.run(run_id)
+        plan = plan_from_document(json.loads(journal.plan_text(run_id)), f"run {run_id}")
+        opts = session.SessionOptions.from_json(record.options)
+        if args.window:
+            opts = replace(opts, window=parse_window(args.window))
+            journal.update_options(run_id, {"window": list(opts.window or ())})
+        if record.status == "done":
+            print(f"run {run_id} is already done; nothing to do", file=sys.stderr)
+            return 0
+        if record.status == "failed" and not args.retry_failed:
+            raise InputError(f"run {run_id} failed; fix the cause and resume with --retry-failed")
+        window = opts.window or session.plan_window(plan)
+        start = max(record.updated_at, window[0] if window else record.updated_at)
+        clock = session.make_clock(opts, start)
+        lease = session.new_lease(journal, plan, opts)
+        note = lease.acquire(run_id)
+        if note:
+            print(note, file=sys.stderr)
+        try:
+            if args.retry_failed:
+                _requeue_failed(journal, run_id, clock.now())
+            resources = session.open_driver(plan, opts, clock)
+            try:
+                result, _, text = session.execute(
+                    plan, run_id, journal, resources, clock, opts, lease,
+                    _observers(args, plan, window), resumed=True,
+                )  # fmt: skip
+            finally:
+                resources.close()
+        finally:
+            lease.release()
+    finally:
+        journal.close()
+    sys.stdout.write(text)
+    _next_step(result.status, run_id)
+    return session.exit_status(result)
+
+
+def _requeue_failed(journal: Journal, run_id: str, at: float) -> None:
+    with journal.transaction():
+        for aid, rec in journal.actions(run_id).items():
+            if rec.state in ("failed", "cancelled") and not aid.startswith("compensate/"):
+                journal.finish_action(run_id, aid, "pending", at, "re-queued by --retry-failed")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """``orchestrator status [RUN]``."""
+    from .engine._status import render_status, status_document
+
+    journal = _journal(args)
+    try:
+        doc = status_document(journal, journal.resolve(args.run))
+    finally:
+        journal.close()
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.json else render_status(doc))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """``orchestrator runs``."""
+    from .engine._status import render_runs
+
+    journal = _journal(args)
+    try:
+        sys.stdout.write(render_runs(journal.runs()))
+    finally:
+        journal.close()
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``orchestrator report [RUN]``: the report written at the end of the run's last session."""
+    from .engine._report import render_report
+
+    journal = _journal(args)
+    try:
+        run_id = journal.resolve(args.run)
+        path = session.run_dir(journal) / f"{run_id}.report.json"
+    finally:
+        journal.close()
+    if not path.exists():
+        raise InputError(f"run {run_id} has no report yet (it is still running or was killed)")
+    report = json.loads(path.read_text(encoding="utf-8"))
+    sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.format == "json" else
+                     render_report(report))  # fmt: skip
+    return 0
+
+
+COMMANDS = {
+    "apply": cmd_apply,
+    "resume": cmd_resume,
+    "status": cmd_status,
+    "runs": cmd_runs,
+    "report": cmd_report,
+}

@@ -1,0 +1,224 @@
+"""One controller session: take the lease, open the journal and the driver, check the plan
+is not stale, run the engine, write the report. Shared by ``apply`` and ``resume``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..errors import InputError, StalePlanError
+from ..plan import Plan
+from ._clock import RealClock, ScaledClock
+from ._engine import Engine, EngineOptions, RunResult
+from ._journal import Journal
+from ._lease import Holder, Lease
+from ._observers import Fanout, JsonlLog
+from ._protocols import Clock, Driver, Observer
+from ._report import build_report, render_report
+from ._retry import RetryPolicy
+from ._staleness import facts_changes
+
+#: Exit status of a run that stopped at a safe point and can be resumed.
+EXIT_PAUSED = 75
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How to run a plan. Stored with the run (JSON) so that ``resume`` runs it the same way."""
+
+    inventory: str | None = None
+    sim: bool = False
+    lab: str | None = None
+    faults: str | None = None
+    time_scale: float = 0.0005
+    forks: int = 10
+    window: tuple[float, float] | None = None
+    max_failures: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The options as stored in the journal."""
+        return {
+            "inventory": self.inventory,
+            "sim": self.sim,
+            "lab": self.lab,
+            "faults": self.faults,
+            "time_scale": self.time_scale,
+            "forks": self.forks,
+            "window": list(self.window) if self.window else None,
+            "max_failures": self.max_failures,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> SessionOptions:
+        """Options read back from the journal."""
+        window = raw.get("window")
+        return cls(
+            inventory=raw.get("inventory"),
+            sim=bool(raw.get("sim")),
+            lab=raw.get("lab"),
+            faults=raw.get("faults"),
+            time_scale=float(raw.get("time_scale", 0.0005)),
+            forks=int(raw.get("forks", 10)),
+            window=(float(window[0]), float(window[1])) if window else None,
+            max_failures=raw.get("max_failures"),
+        )
+
+
+def plan_window(plan: Plan) -> tuple[float, float] | None:
+    """The plan's maintenance window as plan-time (epoch seconds) bounds, if it has one."""
+    raw = plan.extra.get("window")
+    if not isinstance(raw, Mapping) or not raw.get("start") or not raw.get("end"):
+        return None
+    start = datetime.fromisoformat(str(raw["start"])).timestamp()
+    return start, datetime.fromisoformat(str(raw["end"])).timestamp()
+
+
+def run_dir(journal: Journal) -> Path:
+    """Where a journal keeps per-run files (event logs, reports, simulated labs)."""
+    path = journal.path.parent / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def make_clock(opts: SessionOptions, start: float | None) -> Clock:
+    """Scaled plan time for rehearsals (from ``start``), wall time otherwise."""
+    if opts.sim:
+        return ScaledClock(start if start is not None else RealClock().now(), opts.time_scale)
+    return RealClock()
+
+
+class Resources:
+    """What a session holds open (driver, lab); closed together."""
+
+    def __init__(self, driver: Driver, lab: Any = None) -> None:
+        self.driver = driver
+        self.lab = lab
+
+    def timeline(self) -> Mapping[str, Any] | None:
+        """The simulated lab's availability timeline, when rehearsing."""
+        return self.lab.timeline() if self.lab is not None else None
+
+    def close(self) -> None:
+        """Close the driver and the lab."""
+        self.driver.close()
+        if self.lab is not None:
+            self.lab.close()
+
+
+def open_driver(plan: Plan, opts: SessionOptions, clock: Clock) -> Resources:
+    """The driver for this run: the simulated lab when rehearsing."""
+    if not opts.sim:
+        kinds = {
+            str(h.get("connection", {}).get("kind", "?"))
+            for h in plan.facts.get("hosts", {}).values()
+        }
+        if kinds != {"sim"}:
+            raise InputError(
+                f"the hosts use connection(s) {', '.join(sorted(kinds - {'sim'}))}, and the real "
+                "WinRM/SSH transports are not part of this release yet; rehearse with --sim"
+            )
+    from ..sim import Lab, load_faults
+
+    assert opts.lab is not None
+    faults = load_faults(Path(opts.faults), plan) if opts.faults else None
+    lab = Lab.open(Path(opts.lab), plan, clock, faults)
+    return Resources(lab.driver(), lab)
+
+
+def check_live_facts(plan: Plan, driver: Driver) -> None:
+    """Refuse a plan whose facts no longer hold on the hosts."""
+    changes = facts_changes(plan.facts, driver.live_facts(plan.facts), "live")
+    if changes:
+        raise StalePlanError(changes)
+
+
+@contextmanager
+def graceful_stop(stop: threading.Event) -> Iterator[None]:
+    """First Ctrl-C (or SIGTERM): stop at a safe point. Second: the default, immediate."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+    for s in previous:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def execute(
+    plan: Plan,
+    run_id: str,
+    journal: Journal,
+    resources: Resources,
+    clock: Clock,
+    opts: SessionOptions,
+    lease: Lease,
+    observers: list[Observer],
+    resumed: bool,
+) -> tuple[RunResult, dict[str, Any], str]:
+    """Run the engine under the lease; return its result and the report (JSON and text)."""
+    execution = plan.extra.get("execution", {})
+    budget = execution.get("failure_budget", {}).get("max_failures", 0)
+    options = EngineOptions(
+        forks=opts.forks,
+        window=opts.window or plan_window(plan),
+        max_failures=int(opts.max_failures if opts.max_failures is not None else budget),
+        policy=RetryPolicy.from_plan(execution),
+        timeouts={k: float(v) for k, v in execution.get("timeouts", {}).items()},
+    )
+    events = JsonlLog(run_dir(journal) / f"{run_id}.events.jsonl")
+    observer = Fanout([events, *observers])
+    stop = threading.Event()
+    lease.start_heartbeat()
+    try:
+        with graceful_stop(stop):
+            engine = Engine(
+                plan, run_id, journal, resources.driver, clock, observer, options,
+                stop=stop, halt=lease.lost,
+            )  # fmt: skip
+            result = engine.run(resumed=resumed)
+    finally:
+        events.close()
+    report = build_report(
+        plan,
+        journal.run(run_id),
+        journal.actions(run_id),
+        journal.attempts(run_id),
+        resources.timeline(),
+    )
+    path = run_dir(journal) / f"{run_id}.report.json"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return result, report, render_report(report)
+
+
+def exit_status(result: RunResult) -> int:
+    """0 when done, 1 when something failed, :data:`EXIT_PAUSED` when it can be resumed."""
+    return {"done": 0, "failed": 1}.get(result.status, EXIT_PAUSED)
+
+
+def new_lease(journal: Journal, plan: Plan, opts: SessionOptions) -> Lease:
+    """The lease on this run's inventory (or, without one, on the plan's hosts)."""
+    if opts.inventory:
+        key = f"inventory:{Path(opts.inventory).resolve()}"
+    else:
+        hosts = ",".join(sorted(plan.facts.get("hosts", {})))
+        key = "hosts:" + hashlib.sha256(hosts.encode()).hexdigest()[:16]
+    return Lease(journal.path, key, Holder.me())

@@ -1,0 +1,125 @@
+"""What the twin observes about itself: in-flight state (memory only), who is serving, and
+the safety invariants. :class:`Health` turns each recomputation into new timeline
+transitions and newly broken invariants."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ._seed import PlanIndex
+from ._state import RUNNING, World, node_state
+from ._store import Transition
+
+
+@dataclass
+class InFlight:
+    """Operations under way, never persisted: a killed controller leaves none behind."""
+
+    installing: Counter[str] = field(default_factory=Counter)
+    rebooting: set[str] = field(default_factory=set)
+    moving: set[tuple[str, str]] = field(default_factory=set)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key of a dotted version; "" (the original version) sorts first."""
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+def newer(a: str, b: str) -> bool:
+    """True if version ``a`` is newer than ``b``."""
+    return version_key(a) > version_key(b)
+
+
+def host_up(world: World, flight: InFlight, host: str) -> bool:
+    """The host answers: not rebooting and not lost."""
+    h = world.hosts.get(host)
+    return host not in flight.rebooting and not (h is not None and h.down)
+
+
+def node_status(world: World, flight: InFlight, cluster: str, node: str) -> str:
+    """``Up``, ``Paused`` or ``Down`` for cluster purposes, in-flight reboots included."""
+    n = world.clusters[cluster].nodes[node]
+    return node_state(world, node, n, rebooting=node in flight.rebooting)
+
+
+def serving(world: World, flight: InFlight) -> dict[str, bool]:
+    """Serving status of every group (``group:<c>/<g>``) and pool (``pool:<p>``)."""
+    out: dict[str, bool] = {}
+    for cname, c in world.clusters.items():
+        for gname, g in c.groups.items():
+            ok = (
+                g.owner in c.nodes
+                and node_status(world, flight, cname, g.owner) != "Down"
+                and not g.offline
+                and (cname, gname) not in flight.moving
+            )
+            out[f"group:{cname}/{gname}"] = ok
+    for pname, p in world.pools.items():
+        out[f"pool:{pname}"] = any(_member_serves(world, flight, m) for m in p.in_rotation)
+    return out
+
+
+def _member_serves(world: World, flight: InFlight, member: str) -> bool:
+    h = world.hosts.get(member)
+    if h is None or not host_up(world, flight, member):
+        return False
+    return all(h.services.get(s) == RUNNING for s in h.product_services)
+
+
+def invariants(world: World, flight: InFlight, index: PlanIndex) -> dict[str, str]:
+    """Broken invariants now, keyed so that one lasting break is reported once."""
+    broken: dict[str, str] = {}
+    for cname, c in world.clusters.items():
+        out = [n for n in c.nodes if node_status(world, flight, cname, n) != "Up"]
+        limit = index.cluster_max_out.get(cname)
+        if limit is not None and len(out) > limit:
+            broken[f"out:{cname}:{','.join(out)}"] = (
+                f"cluster {cname}: {len(out)} nodes out at once (max_out {limit}): "
+                + ", ".join(out)
+            )
+        for gname, g in c.groups.items():
+            owner = world.hosts.get(g.owner)
+            online = not g.offline and (cname, gname) not in flight.moving
+            if online and owner is not None and newer(g.version, owner.version):
+                broken[f"skew:{cname}/{gname}:{g.owner}"] = (
+                    f"cluster {cname}: group {gname} (version {g.version}) is online on "
+                    f"{g.owner}, which runs the older version {owner.version or '(original)'}"
+                )
+    for pname, limit in index.rolling_max_out.items():
+        pool = world.pools.get(pname)
+        if pool is None:
+            continue
+        out = [m for m in pool.members if m not in pool.in_rotation]
+        if len(out) > limit:
+            broken[f"pool:{pname}:{','.join(out)}"] = (
+                f"pool {pname}: {len(out)} members out of rotation at once (max_out {limit}): "
+                + ", ".join(out)
+            )
+    for host, n in flight.installing.items():
+        if n > 1:
+            broken[f"installs:{host}"] = f"host {host}: {n} installs at once"
+    return broken
+
+
+class Health:
+    """Remembers the last recorded serving status and the invariants already broken."""
+
+    def __init__(self, last: dict[str, bool], active: set[str]) -> None:
+        self.last = last
+        self.active = active
+
+    def observe(
+        self, world: World, flight: InFlight, index: PlanIndex, at: float, cause: str
+    ) -> tuple[list[Transition], list[tuple[float, str]]]:
+        """New transitions and violations since the previous observation."""
+        transitions = []
+        for subject, ok in serving(world, flight).items():
+            if self.last.get(subject) != ok:
+                self.last[subject] = ok
+                transitions.append(Transition(at, subject, ok))
+        broken = invariants(world, flight, index)
+        fresh = [(at, f"{cause}: {msg}") for key, msg in broken.items() if key not in self.active]
+        self.active = set(broken)
+        return transitions, fresh
