@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..plan import Action, Plan
-from ._compensation import CompStep, compensation, health_check, scope_of
+from ._compensation import compensation, scope_of
+from ._compensator import Compensator
 from ._graph import OPENERS, RunGraph, span_keys
 from ._journal import Journal
 from ._protocols import Clock, Driver, Event, Observer
@@ -80,6 +81,9 @@ class Engine:
             timeouts=options.timeouts,
             stop_event=self.halt,
             emit=self.events.put,
+        )
+        self.compensator = Compensator(
+            self.graph, run_id, journal, self.runner, clock, self.events.put
         )
         self.state: dict[str, str] = {}
         self.attempts: dict[str, int] = {}
@@ -279,43 +283,8 @@ class Engine:
             self.scopes.remove(scope)
             steps = compensation(self.graph, self.plan.facts, self.state, scope)
             if steps:
-                fut = pool.submit(self._run_compensation, steps)
+                fut = pool.submit(self.compensator.run, steps)
                 self.running[fut] = ("compensation", ",".join(sorted(scope)))
-
-    def _run_compensation(self, steps: list[CompStep]) -> None:
-        healthy: dict[str, bool] = {}
-        for step in steps:
-            a = step.action
-            self.journal.add_action(self.run_id, a.id)
-            if step.blocked:
-                self._comp_result(a, "cancelled", step.blocked)
-                continue
-            host = step.healthy_host
-            if host is not None and host not in healthy:
-                check = health_check(self.graph, host)
-                self.journal.add_action(self.run_id, check.id)
-                result = self._comp_run(check)
-                healthy[host] = result.state in FINAL_OK
-            if host is not None and not healthy[host]:
-                self._comp_result(a, "cancelled", f"{host} is not healthy; left out of its pool")
-                continue
-            self._comp_run(a)
-
-    def _comp_run(self, a: Action) -> StepOutcome:
-        self.journal.start_action(self.run_id, a.id, self.clock.now())
-        outcome = self.runner.run(a, 0, step="compensate")
-        self._comp_result(a, outcome.state, outcome.message)
-        return outcome
-
-    def _comp_result(self, a: Action, state: str, message: str) -> None:
-        self.journal.finish_action(self.run_id, a.id, state, self.clock.now(), message)
-        original = a.id.removeprefix("compensate/")
-        self.events.put(
-            Event(
-                "compensation", self.run_id, self.clock.now(), a.id, a.host,
-                {"for_action": original, "outcome": state, "message": message},
-            )
-        )  # fmt: skip
 
     # -- conclusion --------------------------------------------------------------------
     def _conclude(self) -> RunResult:

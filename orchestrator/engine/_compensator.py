@@ -1,0 +1,68 @@
+"""Running the compensating steps of a scope (see :mod:`._compensation` for what they are),
+sequentially in one worker: each step is journaled as its own ``compensate/...`` action,
+and a host goes back into its pool only after its health check passes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..plan import Action
+from ._compensation import CompStep, health_check
+from ._graph import RunGraph
+from ._journal import Journal
+from ._protocols import Clock, Event
+from ._records import FINAL_OK
+from ._steps import StepOutcome, StepRunner
+
+
+class Compensator:
+    """Runs compensating steps through the same probe → apply → verify path as the plan."""
+
+    def __init__(
+        self,
+        graph: RunGraph,
+        run_id: str,
+        journal: Journal,
+        runner: StepRunner,
+        clock: Clock,
+        emit: Callable[[Event], None],
+    ) -> None:
+        self.graph = graph
+        self.run_id = run_id
+        self.journal = journal
+        self.runner = runner
+        self.clock = clock
+        self.emit = emit
+
+    def run(self, steps: list[CompStep]) -> None:
+        """Run ``steps`` in order; a failed step does not stop the ones after it."""
+        healthy: dict[str, bool] = {}
+        for step in steps:
+            action = step.action
+            self.journal.add_action(self.run_id, action.id)
+            if step.blocked:
+                self._result(action, "cancelled", step.blocked)
+                continue
+            host = step.healthy_host
+            if host is not None and host not in healthy:
+                check = health_check(self.graph, host)
+                self.journal.add_action(self.run_id, check.id)
+                healthy[host] = self._run(check).state in FINAL_OK
+            if host is not None and not healthy[host]:
+                self._result(action, "cancelled", f"{host} is not healthy; left out of its pool")
+                continue
+            self._run(action)
+
+    def _run(self, action: Action) -> StepOutcome:
+        self.journal.start_action(self.run_id, action.id, self.clock.now())
+        outcome = self.runner.run(action, 0, step="compensate")
+        self._result(action, outcome.state, outcome.message)
+        return outcome
+
+    def _result(self, action: Action, state: str, message: str) -> None:
+        self.journal.finish_action(self.run_id, action.id, state, self.clock.now(), message)
+        original = action.id.removeprefix("compensate/")
+        data = {"for_action": original, "outcome": state, "message": message}
+        self.emit(
+            Event("compensation", self.run_id, self.clock.now(), action.id, action.host, data)
+        )
