@@ -251,6 +251,21 @@ def test_rich_progress_preload_shows_earlier_work(plan: Plan) -> None:
     assert "20/131 done" in text and "111 pending" in text
 
 
+def test_rich_progress_counts_a_skipped_action_as_complete(plan: Plan) -> None:
+    """The engine reports a probe hit as action_skipped, then action_finished(skipped)."""
+    progress = RichProgress(plan, terminal()[0], WINDOW_END)
+    for a in plan.actions:
+        progress.notify(ev("action_started", T0, a, kind=a.kind, phase=a.phase, estimate_s=1))
+        if a.kind == "reboot":
+            progress.notify(ev("action_skipped", T0, a, reason="already in effect"))
+        outcome = "skipped" if a.kind == "reboot" else "done"
+        progress.notify(ev("action_finished", T0, a, outcome=outcome, attempts=1, duration_s=0))
+    buf = io.StringIO()
+    Console(file=buf, width=160).print(progress.render())
+    assert f"{len(plan.actions)}/{len(plan.actions)} done" in buf.getvalue()
+    assert "failed" not in buf.getvalue().split("\n")[0] or " 0 failed" in buf.getvalue()
+
+
 def big_plan(hosts: int = 2000) -> Plan:
     phases = ("preflight", "tier-1", "tier-2", "tier-3", "tier-4")
     actions = tuple(

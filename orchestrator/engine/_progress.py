@@ -118,7 +118,7 @@ class RichProgress:
             if t == "action_started":
                 self._set(event.action, "running", at)
             elif t == "action_finished":
-                ok = event.data.get("outcome") == "done"
+                ok = event.data.get("outcome") in ("done", "skipped")
                 self._set(event.action, "ok" if ok else "failed", at)
             elif t == "action_skipped":
                 self._set(event.action, "ok", at)

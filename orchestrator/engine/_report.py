@@ -27,7 +27,7 @@ _DEFAULT_REASON = {"pending": "not started", "running": "interrupted while runni
 
 
 def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat()
+    return datetime.fromtimestamp(round(at), UTC).isoformat()
 
 
 def _span(rec: ActionRecord | None) -> float:
