@@ -229,3 +229,25 @@ def test_window_closes_mid_cluster_at_a_safe_point_then_resume_finishes(
     clean = rehearse(tmp_path / "clean", exchange)
     assert clean.result.status == "done"
     assert second.lab.snapshot() == clean.lab.snapshot()
+
+
+def test_retry_after_compensation_redoes_what_compensation_undid(
+    exchange: Plan, tmp_path: Path
+) -> None:
+    from orchestrator.engine._engine import requeue_failed
+
+    faults = "faults:\n  - {host: node-c, action: exclu1/node-c/install, exit_codes: [1603]}\n"
+    first = rehearse(tmp_path, exchange, faults)
+    assert first.result.status == "failed"
+    assert first.actions["compensate/exclu1/node-c/start_cluster_service"].state == "done"
+    assert requeue_failed(first.journal, first.run_id, T0) > 0
+    second = rehearse(tmp_path, exchange, lab=first.lab, journal=first.journal, run_id=first.run_id)
+    assert second.result.status == "done"
+    assert_all_serving(second.lab)
+    # the node's cluster service was stopped again before the install was retried
+    node_c = [e.action_id for e in second.lab.log() if e.host == "node-c"]
+    undo = node_c.index("compensate/exclu1/node-c/start_cluster_service")
+    redo = node_c.index("exclu1/node-c/stop_cluster_service", undo)
+    assert redo < node_c.index("exclu1/node-c/install")
+    requeued = second.journal.actions(second.run_id)["exclu1/node-c/stop_cluster_service"]
+    assert requeued.state == "done" and requeued.attempts >= 2

@@ -58,7 +58,7 @@ class RetryPolicy:
             stop=tenacity.stop_after_attempt(self.attempts)
             | tenacity.stop_when_event_set(stop_event),
             wait=tenacity.wait_exponential_jitter(
-                initial=self.backoff_s, max=self.max_backoff_s, jitter=self.backoff_s
+                multiplier=self.backoff_s, max=self.max_backoff_s, jitter=self.backoff_s
             ),
             retry=tenacity.retry_if_exception_type(TransientError),
             before_sleep=before_sleep,

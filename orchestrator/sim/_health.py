@@ -23,8 +23,11 @@ class InFlight:
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    """Sort key of a dotted version; "" (the original version) sorts first."""
-    return tuple(int(n) for n in re.findall(r"\d+", version))
+    """Sort key of a dotted version; "" (the original version) sorts first, before any
+    installed version, even one the playbook did not number (see :func:`installed_version`)."""
+    if not version:
+        return (0,)
+    return (1, *(int(n) for n in re.findall(r"\d+", version)))
 
 
 def newer(a: str, b: str) -> bool:

@@ -18,6 +18,7 @@ from ._state import (
     PoolState,
     SystemState,
     World,
+    installed_version,
 )
 
 BUILD_KINDS = frozenset({"build_prepare", "build_admin_image", "build_pcp", "build_patch"})
@@ -80,8 +81,9 @@ def build_index(plan: Plan) -> PlanIndex:
     idx.hosts = frozenset(hosts)
     for a in plan.actions:
         p = a.params
-        if a.kind == "install" and a.host and not p.get("component") and p.get("version"):
-            idx.main_version[a.host] = str(p["version"])
+        if a.kind == "install" and a.host and not p.get("component"):
+            version = str(p.get("version") or "")
+            idx.main_version[a.host] = installed_version(str(p.get("package", "")), version)
         if a.kind == "build_admin_image" and a.host:
             idx.admin_images.setdefault(a.host, {})[str(p["image"])] = str(p["target_dir"])
         if a.kind in BUILD_KINDS and a.host:

@@ -14,6 +14,12 @@ STOPPED = "stopped"
 UPGRADE_KEEP = frozenset({"IP Address", "Network Name", "Physical Disk"})
 
 
+def installed_version(package: str, version: str) -> str:
+    """The product version a main (non-component) install leaves: its declared version, or,
+    when the playbook declares none, a label that still counts as newer than the original."""
+    return version or f"{package} (version not declared)"
+
+
 @dataclass
 class HostState:
     """One host. ``down`` means it never came back from a reboot (persisted); a reboot in

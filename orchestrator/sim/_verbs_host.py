@@ -7,7 +7,7 @@ from ..engine._protocols import StepResult
 from ..errors import FatalError, TransientError
 from ..plan import Action
 from ._health import host_up
-from ._state import RUNNING, STOPPED, HostState
+from ._state import RUNNING, STOPPED, HostState, installed_version
 from ._verbs import Ctx, Done, Effect, Probe, Release, find_host, host_of, strings, verb
 
 ERROR_INSTALL_ALREADY_RUNNING = 1618
@@ -160,8 +160,8 @@ def _install(ctx: Ctx, a: Action) -> Done:
     h = ctx.edit_host(host_of(a))
     package, version = str(a.params["package"]), str(a.params.get("version") or "")
     h.packages[package] = version
-    if version and not a.params.get("component"):
-        h.version = version
+    if not a.params.get("component"):
+        h.version = installed_version(package, version)
     for path in h.custom_files:
         h.custom_files[path] = "standard"
     _after_installer(ctx, h, reboot)
