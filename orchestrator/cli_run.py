@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .engine import _session as session
+from .engine._engine import requeue_failed
 from .engine._journal import Journal, default_journal_path
 from .engine._observers import PlainProgress
 from .engine._protocols import Observer
-from .errors import InputError, StalePlanError, WindowError
+from .errors import InputError, StalePlanError, UnknownRunError, WindowError
 from .plan import Plan, load_plan, plan_from_document
 
 
@@ -42,6 +43,7 @@ def add_parsers(sub: Any) -> None:
     rp.add_argument(
         "--retry-failed", action="store_true", help="try failed and cancelled actions again"
     )
+    rp.add_argument("--time-scale", type=float, help="wall seconds per plan second (sim)")
     _common(rp)
 
     st = sub.add_parser("status", help="show a run's state")
@@ -125,26 +127,28 @@ def cmd_apply(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 print("nothing done", file=sys.stderr)
                 return 1
-    if args.forks < 1:
-        raise InputError("--forks must be at least 1")
-    journal = _journal(args)
-    lab = args.lab or session.run_dir(journal) / f"lab-{secrets.token_hex(4)}.sqlite"
+    _check_numbers(args)
     opts = session.SessionOptions(
         inventory=str(args.inventory),
         sim=args.sim,
-        lab=str(lab) if args.sim else None,
         faults=str(args.faults) if args.faults else None,
         time_scale=args.time_scale,
         forks=args.forks,
         window=parse_window(args.window),
         max_failures=args.max_failures,
     )
+    session.check_connections(plan, opts)
+    faults = session.load_fault_file(plan, opts)
+    journal = _journal(args)  # the first thing written: every input check is done
+    if args.sim:
+        lab = args.lab or session.run_dir(journal) / f"lab-{secrets.token_hex(4)}.sqlite"
+        opts = replace(opts, lab=str(lab))
     window = opts.window or session.plan_window(plan)
     clock = session.make_clock(opts, window[0] if window else None)
     lease = session.new_lease(journal, plan, opts)
     lease.acquire("(new run)")
     try:
-        resources = session.open_driver(plan, opts, clock)
+        resources = session.open_driver(plan, opts, clock, faults)
         try:
             session.check_live_facts(plan, resources.driver)
             run_id = journal.create_run(plan_text, plan, opts.to_json(), clock.now())
@@ -164,6 +168,20 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return session.exit_status(result)
 
 
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.forks < 1:
+        raise InputError("--forks must be at least 1")
+    _scale(args.time_scale)
+    if args.max_failures is not None and args.max_failures < 0:
+        raise InputError("--max-failures must be 0 or more")
+
+
+def _scale(value: float) -> float:
+    if not 0 <= value < float("inf"):  # also refuses nan
+        raise InputError(f"--time-scale must be a finite number >= 0, not {value}")
+    return value
+
+
 def _next_step(status: str, run_id: str) -> None:
     if status == "paused":
         print(f"paused at a safe point; continue with: orchestrator resume {run_id}",
@@ -174,20 +192,27 @@ def _next_step(status: str, run_id: str) -> None:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """``orchestrator resume RUN``."""
-    journal = _journal(args)
+    window_override = parse_window(args.window)
+    journal = _existing_journal(args)
     try:
         run_id = journal.resolve(args.run)
         record = journal.run(run_id)
-        plan = plan_from_document(json.loads(journal.plan_text(run_id)), f"run {run_id}")
-        opts = session.SessionOptions.from_json(record.options)
-        if args.window:
-            opts = replace(opts, window=parse_window(args.window))
-            journal.update_options(run_id, {"window": list(opts.window or ())})
         if record.status == "done":
             print(f"run {run_id} is already done; nothing to do", file=sys.stderr)
             return 0
         if record.status == "failed" and not args.retry_failed:
             raise InputError(f"run {run_id} failed; fix the cause and resume with --retry-failed")
+        plan = plan_from_document(json.loads(journal.plan_text(run_id)), f"run {run_id}")
+        opts = session.SessionOptions.from_json(record.options)
+        if window_override:
+            opts = replace(opts, window=window_override)
+        if args.time_scale is not None:
+            if not 0 <= args.time_scale < float("inf"):
+                raise InputError(
+                    f"--time-scale must be a finite number >= 0, not {args.time_scale}"
+                )
+            opts = replace(opts, time_scale=args.time_scale)
+        faults = session.load_fault_file(plan, opts)
         window = opts.window or session.plan_window(plan)
         start = max(record.updated_at, window[0] if window else record.updated_at)
         clock = session.make_clock(opts, start)
@@ -196,10 +221,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if note:
             print(note, file=sys.stderr)
         try:
-            if args.retry_failed:
-                _requeue_failed(journal, run_id, clock.now())
-            resources = session.open_driver(plan, opts, clock)
+            resources = session.open_driver(plan, opts, clock, faults)
             try:
+                journal.update_options(run_id, opts.to_json())
+                if args.retry_failed:
+                    n = requeue_failed(journal, run_id, clock.now())
+                    print(f"re-queued {n} failed or cancelled action(s)", file=sys.stderr)
                 result, _, text = session.execute(
                     plan, run_id, journal, resources, clock, opts, lease,
                     _observers(args, plan, window), resumed=True,
@@ -215,18 +242,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return session.exit_status(result)
 
 
-def _requeue_failed(journal: Journal, run_id: str, at: float) -> None:
-    with journal.transaction():
-        for aid, rec in journal.actions(run_id).items():
-            if rec.state in ("failed", "cancelled") and not aid.startswith("compensate/"):
-                journal.finish_action(run_id, aid, "pending", at, "re-queued by --retry-failed")
+def _existing_journal(args: argparse.Namespace) -> Journal:
+    """The journal, which must exist already (status, runs, report, resume never create one)."""
+    path = args.journal or default_journal_path()
+    if not path.exists():
+        raise UnknownRunError(f"no journal at {path}: no run was ever applied with it")
+    return Journal(path)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     """``orchestrator status [RUN]``."""
     from .engine._status import render_status, status_document
 
-    journal = _journal(args)
+    journal = _existing_journal(args)
     try:
         doc = status_document(journal, journal.resolve(args.run))
     finally:
@@ -239,7 +267,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     """``orchestrator runs``."""
     from .engine._status import render_runs
 
-    journal = _journal(args)
+    path = args.journal or default_journal_path()
+    if not path.exists():
+        sys.stdout.write(f"no runs yet (no journal at {path})\n")
+        return 0
+    journal = Journal(path)
     try:
         sys.stdout.write(render_runs(journal.runs()))
     finally:
@@ -251,7 +283,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """``orchestrator report [RUN]``: the report written at the end of the run's last session."""
     from .engine._report import render_report
 
-    journal = _journal(args)
+    journal = _existing_journal(args)
     try:
         run_id = journal.resolve(args.run)
         path = session.run_dir(journal) / f"{run_id}.report.json"

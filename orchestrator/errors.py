@@ -136,12 +136,12 @@ class StalePlanError(OrchestratorError):
 
     exit_status = 4
 
-    def __init__(self, changes: list[str]) -> None:
+    def __init__(self, changes: list[str], advice: str = "plan again and review it") -> None:
         self.changes = changes
         lines = "\n".join(f"  - {c}" for c in changes)
         super().__init__(
             f"the plan is stale ({len(changes)} change(s) since it was reviewed); "
-            f"plan again and review it, nothing was done:\n{lines}"
+            f"nothing was done; {advice}:\n{lines}"
         )
 
 

@@ -114,22 +114,37 @@ class Resources:
             self.lab.close()
 
 
-def open_driver(plan: Plan, opts: SessionOptions, clock: Clock) -> Resources:
-    """The driver for this run: the simulated lab when rehearsing."""
-    if not opts.sim:
-        kinds = {
-            str(h.get("connection", {}).get("kind", "?"))
-            for h in plan.facts.get("hosts", {}).values()
-        }
-        if kinds != {"sim"}:
-            raise InputError(
-                f"the hosts use connection(s) {', '.join(sorted(kinds - {'sim'}))}, and the real "
-                "WinRM/SSH transports are not part of this release yet; rehearse with --sim"
-            )
-    from ..sim import Lab, load_faults
+def check_connections(plan: Plan, opts: SessionOptions) -> None:
+    """Refuse, before anything is written, hosts that this release cannot reach."""
+    if opts.sim:
+        return
+    kinds = {
+        str(h.get("connection", {}).get("kind", "?")) for h in plan.facts.get("hosts", {}).values()
+    }
+    if kinds - {"sim"}:
+        raise InputError(
+            f"the hosts use connection(s) {', '.join(sorted(kinds - {'sim'}))}, and the real "
+            "WinRM/SSH transports are not part of this release yet; rehearse with --sim"
+        )
 
-    assert opts.lab is not None
-    faults = load_faults(Path(opts.faults), plan) if opts.faults else None
+
+def load_fault_file(plan: Plan, opts: SessionOptions) -> Any:
+    """The simulated lab's fault spec, if the run has a fault file (bad files: exit 2)."""
+    if not opts.faults:
+        return None
+    from ..sim import load_faults
+
+    return load_faults(Path(opts.faults), plan)
+
+
+def open_driver(plan: Plan, opts: SessionOptions, clock: Clock, faults: Any = None) -> Resources:
+    """The driver for this run: the simulated lab (all hosts in a rehearsal, or hosts whose
+    inventory connection is ``sim``)."""
+    check_connections(plan, opts)
+    from ..sim import Lab
+
+    if opts.lab is None:
+        raise InputError("a simulated lab needs a lab file")
     lab = Lab.open(Path(opts.lab), plan, clock, faults)
     return Resources(lab.driver(), lab)
 
@@ -138,7 +153,11 @@ def check_live_facts(plan: Plan, driver: Driver) -> None:
     """Refuse a plan whose facts no longer hold on the hosts."""
     changes = facts_changes(plan.facts, driver.live_facts(plan.facts), "live")
     if changes:
-        raise StalePlanError(changes)
+        raise StalePlanError(
+            changes,
+            advice="the hosts no longer match the facts the plan was made from: update the "
+            "inventory (or put the hosts back as they were), plan again and review it",
+        )
 
 
 @contextmanager

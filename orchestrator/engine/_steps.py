@@ -69,7 +69,7 @@ class StepRunner:
                     state["n"] += 1
                     return self._attempt(action, state["n"], step)
         except StepError as exc:
-            return StepOutcome("failed", state["n"], _describe(exc))
+            return StepOutcome("failed", state["n"], _describe(exc, action.id))
         except Exception as exc:  # a driver bug must fail the action, not the engine
             return StepOutcome("failed", state["n"], f"driver error: {type(exc).__name__}: {exc}")
         raise AssertionError("unreachable: tenacity returned without an outcome")
@@ -114,7 +114,7 @@ class StepRunner:
         self.journal.record_attempt(
             self.run_id, action.id, n, step, t0, self.clock.now(), outcome,
             exit_code=exit_code, output=output, error_class=error_class(exc),
-            message=_describe(exc),
+            message=_describe(exc, action.id),
         )  # fmt: skip
 
     def _event(
@@ -129,19 +129,22 @@ class StepRunner:
             {
                 "attempt": n,
                 "error_class": error_class(exc) if exc else "",
-                "message": _describe(exc) if exc else "",
+                "message": _describe(exc, action.id) if exc else "",
                 "exit_code": exc.exit_code if isinstance(exc, StepError) else None,
                 "retry_in_s": round(wait, 3),
             },
         )
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, StepError):
-        code = f" (exit code {exc.exit_code})" if exc.exit_code is not None else ""
-        text = exc.message if exc.message else type(exc).__name__
-        return text if code.strip(" ()") in text else text + code
-    return f"{type(exc).__name__}: {exc}"
+def _describe(exc: BaseException, action_id: str = "") -> str:
+    """One line about a failure, without the action id (callers show it) and with the exit
+    code once."""
+    if not isinstance(exc, StepError):
+        return f"{type(exc).__name__}: {exc}"
+    text = (exc.message or type(exc).__name__).removeprefix(f"{action_id}: ")
+    if exc.exit_code is not None and str(exc.exit_code) not in text:
+        text += f" (exit code {exc.exit_code})"
+    return text
 
 
 def _exit_note(code: int) -> str:
