@@ -251,6 +251,16 @@ def test_rich_progress_preload_shows_earlier_work(plan: Plan) -> None:
     assert "20/131 done" in text and "111 pending" in text
 
 
+def test_plain_progress_reports_a_skip_once_and_never_as_a_failure(plan: Plan) -> None:
+    out = io.StringIO()
+    progress = PlainProgress(out)
+    a = next(a for a in plan.actions if a.kind == "reboot")
+    progress.notify(ev("action_skipped", T0, a, reason="already in effect"))
+    progress.notify(ev("action_finished", T0, a, outcome="skipped", attempts=1, duration_s=0))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and "skipped" in lines[0] and "FAILED" not in out.getvalue()
+
+
 def test_rich_progress_counts_a_skipped_action_as_complete(plan: Plan) -> None:
     """The engine reports a probe hit as action_skipped, then action_finished(skipped)."""
     progress = RichProgress(plan, terminal()[0], WINDOW_END)

@@ -63,6 +63,8 @@ class EventLines:
             error = self._errors.pop(aid, "")
             if d.get("outcome") == "done":
                 return "done", f"{aid} {ran}"
+            if d.get("outcome") == "skipped":
+                return None  # already said by action_skipped
             return "FAILED", f"{aid} {ran}" + (f": {error}" if error else "")
         if t == "attempt_failed":
             error = self._errors[aid] = _error(d)
