@@ -204,6 +204,12 @@ def execute(
         timeouts={k: float(v) for k, v in execution.get("timeouts", {}).items()},
     )
     events = JsonlLog(run_dir(journal) / f"{run_id}.events.jsonl")
+    if resumed:  # a live view shows what earlier sessions of the run finished
+        states = {aid: rec.state for aid, rec in journal.actions(run_id).items()}
+        for obs in observers:
+            preload = getattr(obs, "preload", None)
+            if preload is not None:
+                preload(states)
     observer = Fanout([events, *observers])
     stop = threading.Event()
     lease.start_heartbeat()
