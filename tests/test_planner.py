@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from orchestrator.errors import (
@@ -21,17 +19,7 @@ from orchestrator.planner import build_plan
 from orchestrator.playbook import load_playbook, parse_playbook
 from orchestrator.validator import find_violations
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = {
-    "exchange2003-sp2": "exchange2003",
-    "exchange2000-active-passive": "exchange2000-ap",
-    "exchange2000-active-active": "exchange2000-aa",
-    "exchange55": "exchange55",
-    "mpweb-patch-level": "mpweb",
-    "contactpro-hotfix-install": "contactpro",
-    "contactpro-hotfix-remove": "contactpro",
-    "msde-msp": "msde",
-}
+from .examples import EXAMPLES, ROOT
 
 
 def example(name: str) -> Plan:

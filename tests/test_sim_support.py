@@ -16,17 +16,8 @@ from orchestrator.plan import Action, Plan
 from orchestrator.sim import FaultSpec, Lab
 from orchestrator.workflow import plan_from_files
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = {
-    "exchange2003-sp2": "exchange2003",
-    "exchange2000-active-passive": "exchange2000-ap",
-    "exchange2000-active-active": "exchange2000-aa",
-    "exchange55": "exchange55",
-    "mpweb-patch-level": "mpweb",
-    "contactpro-hotfix-install": "contactpro",
-    "contactpro-hotfix-remove": "contactpro",
-    "msde-msp": "msde",
-}
+from .examples import EXAMPLES, ROOT
+
 T0 = 1_800_000_000.0
 CHECKS = frozenset({"preflight", "verify"})
 
