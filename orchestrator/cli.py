@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_run import add_parsers
 
     add_parsers(sub)
+    from .patchlevel import cli as patch_cli
+
+    patch_cli.add_parsers(sub)
     return p
 
 
@@ -124,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_plan(args)
         if args.command == "validate":
             return _cmd_validate(args)
+        if args.command == "patch":
+            from .patchlevel import cli as patch_cli
+
+            return patch_cli.COMMANDS[args.command](args)
         if args.command != "schema":
             from .cli_run import COMMANDS
 
