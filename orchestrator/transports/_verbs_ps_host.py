@@ -1,0 +1,206 @@
+"""PowerShell verbs for services (with their dependents) and the load balancer (NLB, or a
+site hook). Files and hooks live in :mod:`._verbs_ps_files`, installs in
+:mod:`._verbs_ps_install`, reboots in :mod:`._verbs_ps_reboot`."""
+
+from __future__ import annotations
+
+PS_HOST = r"""
+function Find-OrchService {
+    param([string]$Name)
+    return (Get-Service | Where-Object { $_.Name -eq $Name -or $_.DisplayName -eq $Name } |
+        Select-Object -First 1)
+}
+
+function Get-OrchServicePlan {
+    param([hashtable]$P)
+    $purpose = [string](Get-OrchParam -P $P -Name 'purpose' -Default 'interfering')
+    $rows = @()
+    foreach ($name in @(Get-OrchList -P $P -Name 'services')) {
+        $svc = Find-OrchService $name
+        if ($null -eq $svc -and $purpose -ne 'interfering') {
+            throw ("service '{0}' does not exist on {1}" -f $name, $env:COMPUTERNAME)
+        }
+        $rows += [pscustomobject]@{ 'Name' = $name; 'Service' = $svc }
+    }
+    return $rows
+}
+
+function Test-OrchStopServices {
+    param([hashtable]$P)
+    $running = @(Get-OrchServicePlan -P $P |
+        Where-Object { $_.Service -and $_.Service.Status -ne 'Stopped' } |
+        ForEach-Object { $_.Name })
+    if ($running.Count -gt 0) {
+        return (New-OrchProbe $false ('running: ' + ($running -join ', ')))
+    }
+    return (New-OrchProbe $true 'all stopped (or not installed)')
+}
+
+function Invoke-OrchStopServices {
+    param([hashtable]$P)
+    $done = @()
+    foreach ($row in @(Get-OrchServicePlan -P $P)) {
+        $svc = $row.Service
+        if ($null -eq $svc) { $done += ('{0}: not installed' -f $row.Name); continue }
+        $dependents = @($svc.DependentServices | Where-Object { $_.Status -eq 'Running' } |
+            ForEach-Object { $_.Name })
+        $before = Get-OrchMark -Area 'services' -Key ('before|' + $svc.Name)
+        if ($svc.Status -ne 'Stopped' -or $null -eq $before) {
+            Set-OrchMark -Area 'services' -Key ('before|' + $svc.Name) `
+                -Value (@([string]$svc.Status) + $dependents)
+        }
+        Stop-Service -InputObject $svc -Force
+        $done += ('{0}: stopped (with {1} dependent(s))' -f $svc.Name, $dependents.Count)
+    }
+    return (New-OrchApply -Output ($done -join "`n"))
+}
+
+function Confirm-OrchStopServices {
+    param([hashtable]$P)
+    $probe = Test-OrchStopServices -P $P
+    return (New-OrchVerify $probe.in_effect $probe.detail)
+}
+
+function Get-OrchStartList {
+    param([hashtable]$P)
+    $names = @()
+    foreach ($row in @(Get-OrchServicePlan -P $P)) {
+        $svc = $row.Service
+        if ($null -eq $svc) { continue }
+        $before = Get-OrchMark -Area 'services' -Key ('before|' + $svc.Name)
+        if ($null -ne $before -and $before.Count -gt 0 -and $before[0] -ne 'Running') { continue }
+        $names += $svc.Name
+        if ($null -ne $before) { $names += @($before | Select-Object -Skip 1) }
+    }
+    return ($names | Select-Object -Unique)
+}
+
+function Test-OrchStartServices {
+    param([hashtable]$P)
+    $down = @(Get-OrchStartList -P $P | Where-Object { (Find-OrchService $_).Status -ne 'Running' })
+    if ($down.Count -gt 0) { return (New-OrchProbe $false ('not running: ' + ($down -join ', '))) }
+    return (New-OrchProbe $true 'all running (services that were stopped before are left so)')
+}
+
+function Invoke-OrchStartServices {
+    param([hashtable]$P)
+    $done = @()
+    foreach ($name in @(Get-OrchStartList -P $P)) {
+        $svc = Find-OrchService $name
+        if ($null -eq $svc) { throw ("service '{0}' does not exist" -f $name) }
+        if ($svc.Status -ne 'Running') { Start-Service -InputObject $svc }
+        $done += ('{0}: running' -f $svc.Name)
+    }
+    return (New-OrchApply -Output ($done -join "`n"))
+}
+
+function Confirm-OrchStartServices {
+    param([hashtable]$P)
+    $down = @()
+    foreach ($row in @(Get-OrchServicePlan -P $P)) {
+        if ($row.Service -and $row.Service.Status -ne 'Running') { $down += $row.Name }
+    }
+    foreach ($name in @(Get-OrchStartList -P $P)) {
+        if ((Find-OrchService $name).Status -ne 'Running') { $down += $name }
+    }
+    if ($down.Count -gt 0) { return (New-OrchVerify $false ('not running: ' + ($down -join ', '))) }
+    return (New-OrchVerify $true 'services running')
+}
+
+function Remove-OrchMark {
+    param([string]$Area, [string]$Key)
+    $path = Get-OrchStatePath -Area $Area -Key $Key
+    if (Test-Path -LiteralPath $path) { Remove-Item -LiteralPath $path -Force }
+}
+
+function Get-OrchLbHook {
+    param([hashtable]$P)
+    $hook = [string](Get-OrchParam -P $P -Name 'lb_hook' -Default '')
+    if ($hook) { return $hook }
+    $default = Join-Path -Path $OrchStateRoot -ChildPath 'lb-hook.ps1'
+    if (Test-Path -LiteralPath $default) { return $default }
+    return ''
+}
+
+function Invoke-OrchLbHook {
+    param([string]$Hook, [string]$Verb, [string]$Pool)
+    if ($Hook.EndsWith('.ps1')) {
+        $line = '-NoProfile -NonInteractive -ExecutionPolicy Bypass -File ' +
+            (Join-OrchArguments -Arguments @($Hook, $Verb, $Pool))
+        $r = Invoke-OrchProcess -FilePath 'powershell.exe' -CommandLine $line
+    } else {
+        $line = Join-OrchArguments -Arguments @($Verb, $Pool)
+        $r = Invoke-OrchProcess -FilePath $Hook -CommandLine $line
+    }
+    if ($r.exit_code -ne 0) {
+        $message = "load-balancer hook '{0} {1}' exited with {2}: {3}"
+        throw ($message -f $Hook, $Verb, $r.exit_code, $r.output)
+    }
+    return $r.output.Trim()
+}
+
+function Get-OrchLbState {
+    param([hashtable]$P)
+    $pool = [string](Get-OrchRequired -P $P -Name 'pool')
+    $hook = Get-OrchLbHook -P $P
+    if ($hook) { return (Invoke-OrchLbHook -Hook $hook -Verb 'status' -Pool $pool) }
+    Assert-OrchCommand 'Get-NlbClusterNode' `
+        'the NetworkLoadBalancingClusters module, or set lb_hook'
+    $state = [string](Get-NlbClusterNode -NodeName $env:COMPUTERNAME).State
+    if ($state -like 'Converged*') { return 'in' }
+    return ('out ({0})' -f $state)
+}
+
+function Test-OrchLbOut {
+    param([hashtable]$P)
+    $state = Get-OrchLbState -P $P
+    return (New-OrchProbe ($state -like 'out*') ('rotation: ' + $state))
+}
+
+function Invoke-OrchLbOut {
+    param([hashtable]$P)
+    $pool = [string](Get-OrchRequired -P $P -Name 'pool')
+    $hook = Get-OrchLbHook -P $P
+    if ($hook) {
+        return (New-OrchApply -Output (Invoke-OrchLbHook -Hook $hook -Verb 'out' -Pool $pool))
+    }
+    $minutes = [int](Get-OrchParam -P $P -Name 'drain_timeout_min' -Default 10)
+    Stop-NlbClusterNode -Drain -Timeout $minutes | Out-Null
+    return (New-OrchApply -Output ('NLB: {0} drained and stopped' -f $env:COMPUTERNAME))
+}
+
+function Confirm-OrchLbOut {
+    param([hashtable]$P)
+    $probe = Test-OrchLbOut -P $P
+    return (New-OrchVerify $probe.in_effect $probe.detail)
+}
+
+function Test-OrchLbIn {
+    param([hashtable]$P)
+    $state = Get-OrchLbState -P $P
+    return (New-OrchProbe ($state -eq 'in') ('rotation: ' + $state))
+}
+
+function Invoke-OrchLbIn {
+    param([hashtable]$P)
+    $pool = [string](Get-OrchRequired -P $P -Name 'pool')
+    $hook = Get-OrchLbHook -P $P
+    if ($hook) {
+        return (New-OrchApply -Output (Invoke-OrchLbHook -Hook $hook -Verb 'in' -Pool $pool))
+    }
+    Start-NlbClusterNode | Out-Null
+    $deadline = (Get-Date).AddMinutes(5)
+    while ((Get-OrchLbState -P $P) -ne 'in' -and (Get-Date) -lt $deadline) {
+        Start-Sleep -Seconds 2
+    }
+    $message = 'NLB: {0} started ({1})' -f $env:COMPUTERNAME, (Get-OrchLbState -P $P)
+    return (New-OrchApply -Output $message)
+}
+
+function Confirm-OrchLbIn {
+    param([hashtable]$P)
+    $probe = Test-OrchLbIn -P $P
+    return (New-OrchVerify $probe.in_effect $probe.detail)
+}
+
+"""

@@ -1,0 +1,120 @@
+"""The POSIX sh verb library for Linux hosts and the renderer of one call.
+
+:data:`SH_LIBRARY` defines ``orch_verb`` and one function per supported kind and step
+(``orch_<kind>_<step>``). Each request runs in a fresh ``sh`` (see :mod:`._interp_sh`), so
+the script of a request is the library followed by the call (:func:`sh_script`); dash
+parses the library in well under a millisecond. :func:`render_sh` is the call alone:
+``orch_verb KIND STEP @id=... @host=... key=value ...``, one :func:`~._quote.sh_quote`d word
+per argument; lists become repeated ``key=item`` words, booleans ``true``/``false``, and
+``None`` is left out. Kinds and checks that exist only on Windows are refused here, at
+render time, with a :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..kinds import KNOWN_KINDS
+from ..plan import Action
+from ._quote import sh_quote
+from ._verbs_ps import ENGINE_ONLY_KINDS, STEPS
+from ._verbs_sh_core import SH_CORE
+from ._verbs_sh_host import SH_HOST
+from ._verbs_sh_pkg import SH_PKG
+
+#: The whole sh verb library (POSIX sh; dash-compatible).
+SH_LIBRARY = "# orchestrator sh verb library (see docs/verbs.md)\n" + SH_CORE + SH_HOST + SH_PKG
+
+#: The kinds a Linux host can run.
+SH_KINDS = frozenset(
+    {
+        "preflight",
+        "verify",
+        "stop_services",
+        "start_services",
+        "lb_out",
+        "lb_in",
+        "install",
+        "uninstall",
+        "reboot",
+        "preserve_files",
+        "restore_files",
+        "hook",
+    }
+)
+#: The checks a Linux host can run (``preflight`` and ``verify``).
+SH_CHECKS = frozenset(
+    {"disk-space", "no-installer-running", "services-running", "version", "backup", "acknowledged"}
+)
+#: Package kinds that need an explicit ``command`` on Linux.
+WINDOWS_PACKAGE_KINDS = frozenset({"msi", "msp", "exe", "service-pack", "hotfix", "patch-level"})
+
+_KEY = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+def _words(key: str, value: Any) -> list[str]:
+    if not _KEY.match(key):
+        raise ValueError(f"parameter name {key!r} cannot be passed to a sh verb")
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        return [f"{key}={'true' if value else 'false'}"]
+    if isinstance(value, int | float | str):
+        return [f"{key}={value}"]
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        out: list[str] = []
+        for item in value:
+            nested = isinstance(item, Sequence) and not isinstance(item, str)
+            if nested or isinstance(item, Mapping):
+                raise ValueError(f"parameter {key!r}: nested values cannot be passed to a sh verb")
+            out += _words(key, item)
+        return out
+    raise ValueError(f"parameter {key!r}: a {type(value).__name__} cannot be passed to a sh verb")
+
+
+def _check_linux(action: Action, step: str) -> None:
+    if step not in STEPS:
+        raise ValueError(f"unknown step {step!r} (expected one of {', '.join(STEPS)})")
+    if action.kind in ENGINE_ONLY_KINDS:
+        raise ValueError(f"{action.id}: a {action.kind} never reaches a host")
+    if action.kind not in KNOWN_KINDS:
+        raise ValueError(f"{action.id}: unknown action kind {action.kind!r}")
+    if action.kind not in SH_KINDS:
+        raise ValueError(f"{action.id}: {action.kind} exists only on Windows hosts")
+    p = action.params
+    if action.kind in ("preflight", "verify") and p.get("check") not in SH_CHECKS:
+        raise ValueError(f"{action.id}: the check {p.get('check')!r} exists only on Windows hosts")
+    windows_package = p.get("package_kind") in WINDOWS_PACKAGE_KINDS | {None}
+    if action.kind == "install" and not p.get("command") and windows_package:
+        raise ValueError(
+            f"{action.id}: package kind {p.get('package_kind')!r} is a Windows installer; "
+            "on Linux give params.command or package_kind deb/rpm"
+        )
+
+
+def sh_args(action: Action, step: str) -> list[str]:
+    """The argument words of ``orch_verb`` for one step of ``action`` on a Linux host."""
+    _check_linux(action, step)
+    words = [action.kind, step, f"@id={action.id}"]
+    if action.host is not None:
+        words.append(f"@host={action.host}")
+    for key, value in action.params.items():
+        words += _words(key, value)
+    return words
+
+
+def render_sh(action: Action, step: str) -> str:
+    """The call for one step of ``action`` on a Linux host (the library not included)."""
+    return "orch_verb " + " ".join(sh_quote(w) for w in sh_args(action, step)) + "\n"
+
+
+def sh_script(action: Action, step: str) -> str:
+    """Library and call: the whole script of one request."""
+    return SH_LIBRARY + "\n" + render_sh(action, step)
+
+
+def render_sh_file_facts(paths: Sequence[str]) -> str:
+    """A call whose payload is ``{"files": [{path, exists, size, sha256, mtime}, ...]}``."""
+    return "orch_file_facts_payload " + " ".join(sh_quote(p) for p in paths) + "\n"
