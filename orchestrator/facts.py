@@ -30,9 +30,13 @@ class Connection:
     winrm_transport: str | None = None
     winrm_scheme: str | None = None
     cert_validation: bool = True
+    #: The inventory's explicit consent to WinRM over http or with Basic auth.
+    allow_unencrypted: bool = False
+    #: The inventory's explicit consent to trust an SSH host key seen for the first time.
+    accept_new_host_keys: bool = False
 
     def to_contract(self) -> dict[str, Any]:
-        """JSON form (only the fields that are set)."""
+        """JSON form (only the fields that are set; the consents only when given)."""
         out: dict[str, Any] = {"address": self.address, "kind": self.kind}
         for key in ("port", "user", "winrm_transport", "winrm_scheme"):
             value = getattr(self, key)
@@ -40,6 +44,9 @@ class Connection:
                 out[key] = value
         if not self.cert_validation:
             out["cert_validation"] = False
+        for key in ("allow_unencrypted", "accept_new_host_keys"):
+            if getattr(self, key):
+                out[key] = True
         return out
 
 

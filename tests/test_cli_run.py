@@ -263,7 +263,7 @@ SIMPLE_ERRORS: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     # 2. no --yes and stdin is not a terminal
     "apply-without-yes": (_apply_base("--sim"), 2, ("confirmation", "pass --yes")),
     # 9. the inventory's hosts use WinRM: only rehearsals for now
-    "apply-without-sim": (_apply_base("--yes"), 2, ("winrm", "--sim")),
+    "apply-without-sim": (_apply_base("--yes"), 2, ("no password for", "ORCHESTRATOR_PASSWORD")),
     # 8. windows
     "window-malformed": (
         _apply_base("--sim", "--yes", "--window", "tonight"),

@@ -103,3 +103,66 @@ def test_live_facts_over_winrm_report_the_lab_owners(tmp_path: Path) -> None:
     assert live["unreachable"] == []
     assert live["clusters"]["exclu1"]["groups"]["EVS1"]["owner"] == "node-b"
     assert sorted(live["clusters"]["exclu1"]["nodes"]) == ["node-a", "node-b", "node-c"]
+
+
+def _winrm_inventory(tmp: Path, port: int, allow: bool = True) -> Path:
+    import re
+    import shutil
+
+    from .examples import ROOT
+
+    inv = tmp / "inventory"
+    shutil.copytree(ROOT / "inventory" / "exchange2003", inv)
+    hosts = inv / "hosts.yml"
+    hosts.write_text(re.sub(r"192\.0\.2\.\d+", "127.0.0.1", hosts.read_text()))
+    (inv / "group_vars" / "all.yml").write_text(
+        "ansible_connection: winrm\nansible_winrm_transport: basic\n"
+        f"ansible_winrm_scheme: http\nansible_port: {port}\nansible_user: orch\n"
+        + ("orchestrator_allow_unencrypted: true\n" if allow else "")
+    )
+    return inv
+
+
+def test_apply_over_winrm_from_the_command_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from orchestrator.workflow import plan_from_files
+
+    from .examples import ROOT
+
+    playbook = ROOT / "playbooks" / "exchange2003-sp2.yml"
+    journal = tmp_path / "state" / "journal.sqlite"
+    with WSManServer(InterpreterEmulator(), user="orch", password="S3cr3t-pw") as server:
+        inventory = _winrm_inventory(tmp_path, server.port)
+        plan = plan_from_files(playbook, inventory)
+        lab = Lab.open(tmp_path / "lab.sqlite", plan, ScaledClock(T0, 0.0))
+        server.handler = InterpreterEmulator(SimVerbRunner(plan, lab.driver()))
+        now = time.time()
+        window = f"{_iso(now - 3600)}/{_iso(now + 12 * 3600)}"
+        env = {**os.environ, "ORCHESTRATOR_PASSWORD": "S3cr3t-pw"}
+        args = [sys.executable, "-m", "orchestrator", "apply", str(playbook), "-i",
+                str(inventory), "--yes", "--journal", str(journal), "--window", window,
+                "--progress", "plain"]  # fmt: skip
+        r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert lab.violations() == []
+        assert lab.snapshot()["clusters"]["exclu1"]["groups"]["EVS1"]["version"] == "6.5.7638.2"
+        unsafe = str(_winrm_inventory(tmp_path / "no", server.port, allow=False))
+        refused = subprocess.run(
+            [*args[:6], unsafe, *args[7:]], capture_output=True, text=True, env=env, timeout=300
+        )
+    assert refused.returncode == 2 and "allow_unencrypted" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    for path in journal.parent.rglob("*"):
+        if path.is_file():
+            assert b"S3cr3t-pw" not in path.read_bytes(), path
+    assert "S3cr3t-pw" not in r.stdout + r.stderr
+
+
+def _iso(ts: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S")

@@ -114,18 +114,41 @@ class Resources:
             self.lab.close()
 
 
-def check_connections(plan: Plan, opts: SessionOptions) -> None:
-    """Refuse, before anything is written, hosts that this release cannot reach."""
-    if opts.sim:
-        return
-    kinds = {
+def _kinds(plan: Plan) -> set[str]:
+    return {
         str(h.get("connection", {}).get("kind", "?")) for h in plan.facts.get("hosts", {}).values()
     }
-    if kinds - {"sim"}:
+
+
+def check_connections(plan: Plan, opts: SessionOptions) -> None:
+    """Refuse, before anything is written, hosts that cannot be reached as asked: a real run
+    needs every host on WinRM or SSH; ``sim`` hosts run only on the simulated lab."""
+    if opts.sim:
+        return
+    from ..transports._connect import SUPPORTED
+
+    kinds = _kinds(plan)
+    if kinds == {"sim"}:
+        return
+    odd = sorted(kinds - SUPPORTED)
+    if odd:
         raise InputError(
-            f"the hosts use connection(s) {', '.join(sorted(kinds - {'sim'}))}, and the real "
-            "WinRM/SSH transports are not part of this release yet; rehearse with --sim"
+            f"the hosts use connection(s) {', '.join(odd)}, which a real run cannot use "
+            "(winrm and ssh can); rehearse with --sim, or fix the inventory"
         )
+    _host_vars_checked(plan, opts)
+
+
+def _host_vars_checked(plan: Plan, opts: SessionOptions) -> Mapping[str, Mapping[str, Any]]:
+    """The inventory's host variables (credentials), once every host's settings are safe."""
+    from ..inventory import load_inventory
+    from ..transports._connect import check_hosts
+
+    if opts.inventory is None:
+        raise InputError("a real run needs the inventory (for the credentials)")
+    host_vars = load_inventory(Path(opts.inventory)).host_vars
+    check_hosts(plan.facts, host_vars)
+    return host_vars
 
 
 def load_fault_file(plan: Plan, opts: SessionOptions) -> Any:
@@ -141,12 +164,24 @@ def open_driver(plan: Plan, opts: SessionOptions, clock: Clock, faults: Any = No
     """The driver for this run: the simulated lab (all hosts in a rehearsal, or hosts whose
     inventory connection is ``sim``)."""
     check_connections(plan, opts)
+    if not opts.sim and _kinds(plan) != {"sim"}:
+        return Resources(_transport_driver(plan, opts))
     from ..sim import Lab
 
     if opts.lab is None:
         raise InputError("a simulated lab needs a lab file")
     lab = Lab.open(Path(opts.lab), plan, clock, faults)
     return Resources(lab.driver(), lab)
+
+
+def _transport_driver(plan: Plan, opts: SessionOptions) -> Driver:
+    """The driver over WinRM and SSH, with credentials from the inventory or environment."""
+    from ..transports._connect import transport_factory
+    from ..transports._driver import TransportDriver
+
+    host_vars = _host_vars_checked(plan, opts)
+    scope = str(plan.to_document()["fingerprint"]).removeprefix("sha256:")[:16]
+    return TransportDriver(plan.facts, transport_factory(plan.facts, host_vars), scope=scope)
 
 
 def check_live_facts(plan: Plan, driver: Driver) -> None:

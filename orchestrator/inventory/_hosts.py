@@ -110,7 +110,14 @@ def connection(name: str, values: Vars) -> Connection:
         winrm_transport=winrm_transport,
         winrm_scheme=scheme,
         cert_validation=_cert_validation(values),
+        allow_unencrypted=_consent("orchestrator_allow_unencrypted", values),
+        accept_new_host_keys=_consent("orchestrator_accept_new_host_keys", values),
     )
+
+
+def _consent(name: str, values: Vars) -> bool:
+    found = checked(name, values)
+    return bool(found and found[0])
 
 
 def platform(values: Vars) -> Platform:

@@ -15,12 +15,31 @@ from typing import Any
 import yaml
 
 from ..errors import Location, SchemaError
-from ..schema import AnyValue, Field, Int, ListOf, MapOf, Obj, OneOf, Spec, Str, check, did_you_mean
+from ..schema import (
+    AnyValue,
+    Bool,
+    Field,
+    Int,
+    ListOf,
+    MapOf,
+    Obj,
+    OneOf,
+    Spec,
+    Str,
+    check,
+    did_you_mean,
+)
 from ..sourcemap import LocList, LocMap
 from ._model import Vars
 
 PREFIX = "orchestrator_"
-HOST_VARS = ("orchestrator_platform", "orchestrator_roles", "orchestrator_connection")
+HOST_VARS = (
+    "orchestrator_platform",
+    "orchestrator_roles",
+    "orchestrator_connection",
+    "orchestrator_allow_unencrypted",
+    "orchestrator_accept_new_host_keys",
+)
 GROUP_VARS = (
     "orchestrator_pool",
     "orchestrator_cluster",
@@ -76,6 +95,8 @@ SPECS: Mapping[str, Spec] = {
     "orchestrator_roles": OneOf([ListOf(Str()), Str()]),
     "orchestrator_platform": Str(enum=("windows", "linux")),
     "orchestrator_connection": Str(),
+    "orchestrator_allow_unencrypted": Bool(),
+    "orchestrator_accept_new_host_keys": Bool(),
     "ansible_group_priority": AnyValue(),
 }
 

@@ -40,7 +40,8 @@ $global:OrchPayload = @{{ 'nodes' = $nodes; 'groups' = $groups }}
 
 
 class TransportDriver:
-    """Runs verbs on the hosts of ``facts`` through transports made by ``connect(host)``."""
+    """Runs verbs on the hosts of ``facts`` through transports made by ``connect(host)``.
+    ``scope`` (the plan's fingerprint) scopes what hosts remember per action id."""
 
     def __init__(
         self,
@@ -49,8 +50,10 @@ class TransportDriver:
         *,
         clock: Clock | None = None,
         reboot_poll_s: float = 10.0,
+        scope: str = "",
     ) -> None:
         self.facts = facts
+        self.scope = scope
         self._connect = connect
         self.clock = clock or RealClock()
         self.reboot_poll_s = reboot_poll_s
@@ -80,10 +83,10 @@ class TransportDriver:
         if self._platform(host) == "linux":
             from ._verbs_sh import sh_script
 
-            return sh_script(action, step)
+            return sh_script(action, step, self.scope)
         from ._verbs_ps import render_ps
 
-        return render_ps(action, step)
+        return render_ps(action, step, self.scope)
 
     def _load_library(self, host: str, transport: Transport) -> None:
         from ._verbs_ps import PS_LIBRARY
@@ -144,14 +147,15 @@ class TransportDriver:
 
     def _wait_until_back(self, action: Action, deadline: float) -> None:
         last = "the host did not answer"
-        while self.clock.now() < deadline:
-            self.clock.sleep(self.reboot_poll_s)
+        while True:
             try:
                 self.verify(action)
                 return
             except (TransientError, VerificationFailed) as exc:
                 last = exc.message
-        raise StepTimeout(f"{action.host} is not back from its reboot: {last}")
+            if self.clock.now() + self.reboot_poll_s > deadline:
+                raise StepTimeout(f"{action.host} is not back from its reboot: {last}")
+            self.clock.sleep(self.reboot_poll_s)
 
     def verify(self, action: Action) -> None:
         """Raise VerificationFailed unless the verb's post-condition holds."""

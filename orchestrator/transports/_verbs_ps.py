@@ -62,19 +62,23 @@ def _check_call(action: Action, step: str) -> None:
         raise ValueError(f"{action.id}: unknown action kind {action.kind!r}")
 
 
-def render_ps(action: Action, step: str) -> str:
-    """The script for one step of ``action`` on a Windows host (the library not included)."""
+def render_ps(action: Action, step: str, scope: str = "") -> str:
+    """The script for one step of ``action`` on a Windows host (the library not included).
+    ``scope`` (e.g. the plan's fingerprint) keeps what the host remembers per action (hooks
+    run) apart from other plans that reuse the same action ids."""
     _check_call(action, step)
     context = {"id": action.id, "host": action.host, "cluster": action.cluster}
+    if scope:
+        context["scope"] = scope
     return (
         f"Invoke-OrchVerb -Kind {ps_quote(action.kind)} -Step {ps_quote(step)} "
         f"-Params {ps_value(dict(action.params))} -Context {ps_value(context)}\n"
     )
 
 
-def ps_script(action: Action, step: str) -> str:
+def ps_script(action: Action, step: str, scope: str = "") -> str:
     """Library and call in one script (for a one-shot ``powershell.exe``)."""
-    return PS_LIBRARY + "\n" + render_ps(action, step)
+    return PS_LIBRARY + "\n" + render_ps(action, step, scope)
 
 
 def render_ps_file_facts(paths: Sequence[str]) -> str:

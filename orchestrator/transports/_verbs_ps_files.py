@@ -117,8 +117,10 @@ function Confirm-OrchRestoreFiles {
 function Get-OrchHookKey {
     param([hashtable]$P)
     $id = [string]$global:OrchContext['id']
-    if ($id) { return $id }
-    return [string](Get-OrchRequired -P $P -Name 'name')
+    if (-not $id) { $id = [string](Get-OrchRequired -P $P -Name 'name') }
+    $scope = [string]$global:OrchContext['scope']
+    if ($scope) { return ($scope + '|' + $id) }
+    return $id
 }
 
 function Test-OrchHook {

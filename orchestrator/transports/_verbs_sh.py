@@ -94,10 +94,13 @@ def _check_linux(action: Action, step: str) -> None:
         )
 
 
-def sh_args(action: Action, step: str) -> list[str]:
-    """The argument words of ``orch_verb`` for one step of ``action`` on a Linux host."""
+def sh_args(action: Action, step: str, scope: str = "") -> list[str]:
+    """The argument words of ``orch_verb`` for one step of ``action`` on a Linux host
+    (``scope`` as for :func:`~._verbs_ps.render_ps`)."""
     _check_linux(action, step)
     words = [action.kind, step, f"@id={action.id}"]
+    if scope:
+        words.append(f"@scope={scope}")
     if action.host is not None:
         words.append(f"@host={action.host}")
     for key, value in action.params.items():
@@ -105,14 +108,14 @@ def sh_args(action: Action, step: str) -> list[str]:
     return words
 
 
-def render_sh(action: Action, step: str) -> str:
+def render_sh(action: Action, step: str, scope: str = "") -> str:
     """The call for one step of ``action`` on a Linux host (the library not included)."""
-    return "orch_verb " + " ".join(sh_quote(w) for w in sh_args(action, step)) + "\n"
+    return "orch_verb " + " ".join(sh_quote(w) for w in sh_args(action, step, scope)) + "\n"
 
 
-def sh_script(action: Action, step: str) -> str:
+def sh_script(action: Action, step: str, scope: str = "") -> str:
     """Library and call: the whole script of one request."""
-    return SH_LIBRARY + "\n" + render_sh(action, step)
+    return SH_LIBRARY + "\n" + render_sh(action, step, scope)
 
 
 def render_sh_file_facts(paths: Sequence[str]) -> str:

@@ -7,14 +7,21 @@ repeated keys, context keys start with ``@``), read with ``orch_get VAR KEY "$@"
 command substitution) or by looping over ``"$@"``. Verbs are ``orch_<kind>_<step>``; they
 write their payload as JSON to ``$ORCH_PAYLOAD`` (stdout when unset) and fail with
 ``orch_die`` (stderr, exit 1). State lives under ``$ORCH_STATE_DIR`` (default
-``/var/lib/orchestrator``), one file per key named by its SHA-256. Only POSIX sh and the
-usual utilities (awk, sed, df, sha256sum, stat or date -r) are used; no bashisms.
+``/var/lib/orchestrator`` for root, else ``$XDG_STATE_HOME/orchestrator``), one file per
+key named by its SHA-256. Only POSIX sh and the usual utilities (awk, sed, df, sha256sum,
+stat or date -r) are used; no bashisms.
 """
 
 from __future__ import annotations
 
 SH_CORE = r"""
-ORCH_STATE=${ORCH_STATE_DIR:-/var/lib/orchestrator}
+if [ -n "${ORCH_STATE_DIR:-}" ]; then
+  ORCH_STATE=$ORCH_STATE_DIR
+elif [ "$(id -u)" = 0 ]; then
+  ORCH_STATE=/var/lib/orchestrator
+else
+  ORCH_STATE=${XDG_STATE_HOME:-$HOME/.local/state}/orchestrator
+fi
 
 orch_die() {
   printf 'orchestrator: %s\n' "$*" >&2

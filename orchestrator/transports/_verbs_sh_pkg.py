@@ -265,6 +265,8 @@ orch_restore_files_apply() {
 orch_hook_key() {
   orch_get orch_hk_id @id "$@"
   [ -n "$orch_hk_id" ] || orch_need orch_hk_id name "$@"
+  orch_get orch_hk_scope @scope "$@"
+  [ -z "$orch_hk_scope" ] || orch_hk_id="$orch_hk_scope|$orch_hk_id"
 }
 
 orch_hook_probe() {
