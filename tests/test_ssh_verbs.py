@@ -106,6 +106,6 @@ def test_a_linux_plan_over_ssh_then_again_finds_everything_in_effect(
     changing = [a.id for a in plan.actions if a.kind != "preflight"]
     assert all(second[aid] == "skipped" for aid in changing), second
     assert (work / "hook.log").read_text() == "done\n"  # not run twice
-    third = _run(plan, connect, journal, scope="another-plan")  # same ids, another plan
+    third = _run(plan, connect, journal, scope=f"other-{work.name}")  # same ids, another plan
     assert third["lx1/hook"] == "done" and third["lx1/install"] == "skipped"
     assert (work / "hook.log").read_text() == "done\ndone\n"
