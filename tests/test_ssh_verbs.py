@@ -103,7 +103,8 @@ def test_a_linux_plan_over_ssh_then_again_finds_everything_in_effect(
     assert (work / "installed-1.2").exists()
     assert (work / "hook.log").read_text() == "done\n"
     second = _run(plan, connect, journal)
-    changing = [a.id for a in plan.actions if a.kind != "preflight"]
+    # a copy saved before the last install counts as stale, so "keep" may save again
+    changing = [a.id for a in plan.actions if a.kind not in ("preflight", "preserve_files")]
     assert all(second[aid] == "skipped" for aid in changing), second
     assert (work / "hook.log").read_text() == "done\n"  # not run twice
     third = _run(plan, connect, journal, scope=f"other-{work.name}")  # same ids, another plan
