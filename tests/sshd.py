@@ -146,6 +146,8 @@ class Sshd:
             "MaxSessions 50",
             "MaxStartups 100",
             "Subsystem sftp internal-sftp",
+            # programs the tests put there come first (e.g. a stand-in powershell.exe)
+            f"SetEnv PATH={self.dir.parent / 'bin'}:/usr/local/bin:/usr/bin:/bin",
         ]
         path = self.dir / "sshd_config"
         path.write_text("\n".join(lines) + "\n")
@@ -210,6 +212,8 @@ class SshdLab:
         self.remote = self.workdir / "remote"
         self.remote.mkdir(mode=0o1777)
         self.remote.chmod(0o1777)
+        self.bin = self.workdir / "bin"  # first on the sessions' PATH
+        self.bin.mkdir(mode=0o755)
         self.account = make_account(self.workdir)
         self.servers: list[Sshd] = []
 

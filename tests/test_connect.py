@@ -32,7 +32,6 @@ def test_password_precedence_host_env_then_global_env_then_inventory() -> None:
     [
         ({"kind": "winrm", "winrm_scheme": "http"}, "http is refused"),
         ({"kind": "winrm", "winrm_transport": "basic"}, "Basic authentication is refused"),
-        ({"kind": "ssh"}, "Windows over SSH is not supported"),
     ],
 )
 def test_unsafe_or_unsupported_settings_are_refused_naming_the_host(

@@ -77,6 +77,7 @@ def transport_factory(
             from ._ssh import SSHTransport
 
             key = next((str(own[k]) for k in _KEY_VARS if own.get(k)), None)
+            windows = info.get("platform") == "windows"
             return SSHTransport(
                 host,
                 str(conn.get("address", host)),
@@ -85,6 +86,7 @@ def transport_factory(
                 password=password,
                 key_file=Path(key).expanduser() if key else None,
                 accept_new_host_keys=bool(conn.get("accept_new_host_keys", False)),
+                interpreter="powershell" if windows else "sh",
             )
         raise InputError(
             f"host {host}: connection {kind!r} is not supported (use winrm, ssh, or sim)"
@@ -104,11 +106,6 @@ def check_hosts(
 
     for host, info in sorted(facts.get("hosts", {}).items()):
         conn: Mapping[str, Any] = info.get("connection", {})
-        if conn.get("kind") == "ssh" and info.get("platform") == "windows":
-            raise InputError(
-                f"host {host}: Windows over SSH is not supported yet (the PowerShell "
-                "interpreter runs over WinRM); set ansible_connection: winrm"
-            )
         if conn.get("kind") != "winrm":
             continue
         scheme = str(conn.get("winrm_scheme") or "https").lower()

@@ -8,6 +8,10 @@ closed, that one request is sent again over a fresh ``exec_command`` channel run
 loop for that request only (so steps must be safe to repeat, as the engine's are), and the
 next call starts a new interpreter. Files move over one reused SFTP session.
 
+On a Windows host running OpenSSH (``interpreter="powershell"``) the loop is the PowerShell
+interpreter (:mod:`._interp_ps`): started with its short ``-EncodedCommand`` bootstrap, which
+reads the interpreter program as the first stdin line, exactly as over WinRM.
+
 Host keys are checked by default (see :mod:`._ssh_connect`). Passwords never appear in
 exceptions, logs or ``repr``."""
 
@@ -75,7 +79,14 @@ class SSHTransport:
             keepalive_s=keepalive_s,
         )
         self._creds = Credentials(password, key_file)
-        self._start = start_command(interpreter)
+        if interpreter == "powershell":  # Windows hosts running OpenSSH
+            from ._interp_ps import ps_bootstrap_command, ps_interpreter_line
+
+            self._start, self._preamble = ps_bootstrap_command(), ps_interpreter_line()
+        elif interpreter == "sh":
+            self._start, self._preamble = start_command(interpreter), b""
+        else:
+            raise ValueError(f"interpreter must be 'sh' or 'powershell', not {interpreter!r}")
         self._persistent = persistent
         self._lock = threading.RLock()
         self._client: Any = None
@@ -152,7 +163,7 @@ class SSHTransport:
         fc: FramedChannel | None = None
         try:
             fc = FramedChannel.open(transport, self._start, self._ep.connect_timeout_s)
-            fc.send(line)
+            fc.send(self._preamble + line)
             fc.chan.shutdown_write()
             resp = fc.read_response(request_id, _deadline(timeout))
             if resp is None:
@@ -178,6 +189,8 @@ class SSHTransport:
             self._drop_interpreter()
         if self._interp is None:
             self._interp = FramedChannel.open(transport, self._start, self._ep.connect_timeout_s)
+            if self._preamble:
+                self._interp.send(self._preamble)
             self.interpreter_starts += 1
             log.debug("%s: interpreter started", self.host)
         return self._interp
