@@ -91,8 +91,9 @@ def run_dir(journal: Journal) -> Path:
 
 def make_clock(opts: SessionOptions, start: float | None) -> Clock:
     """Scaled plan time for rehearsals (from ``start``), wall time otherwise."""
-    if opts.sim:
-        return ScaledClock(start if start is not None else RealClock().now(), opts.time_scale)
+    if opts.sim:  # frozen until the engine starts: start-up costs no plan time
+        begin = start if start is not None else RealClock().now()
+        return ScaledClock(begin, opts.time_scale, frozen=True)
     return RealClock()
 
 
@@ -248,6 +249,8 @@ def execute(
     observer = Fanout([events, *observers])
     stop = threading.Event()
     lease.start_heartbeat()
+    if isinstance(clock, ScaledClock):
+        clock.unfreeze()
     try:
         with graceful_stop(stop):
             engine = Engine(
