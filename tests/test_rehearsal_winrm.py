@@ -5,6 +5,7 @@ as when the engine drives it directly, with no invariant broken."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,18 @@ from .wsman.sim_runner import SimVerbRunner, parse_call
 T0 = 1_800_000_000.0
 
 
+def _connector(port: int) -> Callable[[str], WinRMTransport]:
+    """Transports to the test server (http and Basic, with the explicit consent)."""
+
+    def connect(host: str) -> WinRMTransport:
+        return WinRMTransport(
+            host, "127.0.0.1", port=port, scheme="http", user="orch", password="pw",
+            transport="basic", allow_unencrypted=True,
+        )  # fmt: skip
+
+    return connect
+
+
 def _run(plan: Plan, tmp: Path, driver_of: str) -> tuple[Lab, str]:
     clock = ScaledClock(T0, 0.0)
     lab = Lab.open(tmp / f"{driver_of}-lab.sqlite", plan, clock)
@@ -39,13 +52,7 @@ def _run(plan: Plan, tmp: Path, driver_of: str) -> tuple[Lab, str]:
         return lab, ""
     runner = SimVerbRunner(plan, lab.driver())
     with WSManServer(InterpreterEmulator(runner), user="orch", password="pw") as server:
-
-        def connect(host: str) -> WinRMTransport:
-            return WinRMTransport(
-                host, "127.0.0.1", port=server.port, scheme="http", user="orch",
-                password="pw", transport="basic", allow_unencrypted=True,
-            )  # fmt: skip
-
+        connect = _connector(server.port)
         driver = TransportDriver(plan.facts, connect, clock=clock, reboot_poll_s=0)
         try:
             engine = Engine(plan, run_id, journal, driver, clock, Recorder(), options)
@@ -88,14 +95,7 @@ def test_live_facts_over_winrm_report_the_lab_owners(tmp_path: Path) -> None:
     lab.operator_move_group("exclu1", "EVS1", "node-b")
     runner = SimVerbRunner(plan, lab.driver())
     with WSManServer(InterpreterEmulator(runner), user="orch", password="pw") as server:
-
-        def connect(host: str) -> WinRMTransport:
-            return WinRMTransport(
-                host, "127.0.0.1", port=server.port, scheme="http", user="orch",
-                password="pw", transport="basic", allow_unencrypted=True,
-            )  # fmt: skip
-
-        driver = TransportDriver(plan.facts, connect)
+        driver = TransportDriver(plan.facts, _connector(server.port))
         try:
             live = driver.live_facts(plan.facts)
         finally:

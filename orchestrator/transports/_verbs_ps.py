@@ -53,7 +53,8 @@ PS_LIBRARY = (
 )
 
 
-def _check_call(action: Action, step: str) -> None:
+def check_call(action: Action, step: str) -> None:
+    """Refuse a step or kind no verb exists for (shared by the PowerShell and sh renderers)."""
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r} (expected one of {', '.join(STEPS)})")
     if action.kind in ENGINE_ONLY_KINDS:
@@ -66,7 +67,7 @@ def render_ps(action: Action, step: str, scope: str = "") -> str:
     """The script for one step of ``action`` on a Windows host (the library not included).
     ``scope`` (e.g. the plan's fingerprint) keeps what the host remembers per action (hooks
     run) apart from other plans that reuse the same action ids."""
-    _check_call(action, step)
+    check_call(action, step)
     context = {"id": action.id, "host": action.host, "cluster": action.cluster}
     if scope:
         context["scope"] = scope

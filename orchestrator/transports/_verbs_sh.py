@@ -16,10 +16,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..kinds import KNOWN_KINDS
 from ..plan import Action
 from ._quote import sh_quote
-from ._verbs_ps import ENGINE_ONLY_KINDS, STEPS
+from ._verbs_ps import check_call
 from ._verbs_sh_core import SH_CORE
 from ._verbs_sh_host import SH_HOST
 from ._verbs_sh_pkg import SH_PKG
@@ -75,12 +74,7 @@ def _words(key: str, value: Any) -> list[str]:
 
 
 def _check_linux(action: Action, step: str) -> None:
-    if step not in STEPS:
-        raise ValueError(f"unknown step {step!r} (expected one of {', '.join(STEPS)})")
-    if action.kind in ENGINE_ONLY_KINDS:
-        raise ValueError(f"{action.id}: a {action.kind} never reaches a host")
-    if action.kind not in KNOWN_KINDS:
-        raise ValueError(f"{action.id}: unknown action kind {action.kind!r}")
+    check_call(action, step)
     if action.kind not in SH_KINDS:
         raise ValueError(f"{action.id}: {action.kind} exists only on Windows hosts")
     p = action.params
