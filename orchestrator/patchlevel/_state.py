@@ -75,6 +75,11 @@ def read_state(install: Path) -> InstallState | None:
         return None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", location(path)) from None
+    return parse_state(text, path)
+
+
+def parse_state(text: str, path: Path | str) -> InstallState:
+    """A state file's text as an :class:`InstallState` (``path`` names it in errors)."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -119,6 +124,13 @@ def write_state(install: Path, state: InstallState) -> None:
 def current_level(install: Path, manifest: Manifest) -> tuple[int | None, InstallState | None]:
     """The recorded level (None if none) after checking it belongs to this package."""
     state = read_state(install)
+    return check_state(state, manifest, state_path(install))
+
+
+def check_state(
+    state: InstallState | None, manifest: Manifest, where: Path | str
+) -> tuple[int | None, InstallState | None]:
+    """The recorded level of ``state`` (None if none) after checking it fits the package."""
     if state is None:
         return None, None
     ours = (manifest.product.upper(), manifest.release, manifest.build)
@@ -126,13 +138,13 @@ def current_level(install: Path, manifest: Manifest) -> tuple[int | None, Instal
         raise InputError(
             f"the installation is {state.product} {state.release}.{state.build}, the package "
             f"is for {manifest.product} {manifest.release}.{manifest.build}",
-            location(state_path(install)),
+            location(where),
         )
     if state.level > manifest.level:
         raise InputError(
             f"the installation is at patch level {state.level}, above the package's highest "
             f"level {manifest.level}: use a newer package",
-            location(state_path(install)),
+            location(where),
         )
     return state.level, state
 
@@ -179,16 +191,20 @@ class PidFileCheck:
             return []
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror}", location(path)) from None
-        out: list[str] = []
-        for number, line in enumerate(lines, 1):
-            text = line.split("#", 1)[0].strip()
-            if not text:
-                continue
-            if not text.isdigit() or int(text) <= 0:
-                raise InputError(f"expected a process id, found {text!r}", location(path, number))
-            if _alive(int(text)):
-                out.append(f"pid {text} (listed in {path})")
-        return out
+        return [f"pid {pid} (listed in {path})" for pid in parse_pids(lines, path) if _alive(pid)]
+
+
+def parse_pids(lines: list[str], path: Path | str) -> list[int]:
+    """The pids a pid file lists (one per line, ``#`` comments)."""
+    out: list[int] = []
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        if not text.isdigit() or int(text) <= 0:
+            raise InputError(f"expected a process id, found {text!r}", location(path, number))
+        out.append(int(text))
+    return out
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,20 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from ..errors import InputError, OrchestratorError, location
 from ._archive import CustomPackage, PatchPackage
 from ._check import CheckReport, check_consistency
 from ._compat import CompatReport, check_compatibility
-from ._facts import FileFact, gather_facts
+from ._facts import FileFact
 from ._log import LOG_NAME, InstallLog
 from ._manifest import Manifest, describe
+from ._source import FactsSource, LocalSource
 from ._state import (
     STATE_DIR,
     STATE_FILE,
@@ -35,6 +38,18 @@ from ._state import (
     now_iso,
 )
 from ._txn import Transaction, pending, recover
+
+
+class LogSink(Protocol):
+    """Where an upgrade writes its ``install.log`` lines."""
+
+    def write(self, message: str) -> None:
+        """One line."""
+        ...
+
+    def write_all(self, messages: Iterable[str]) -> None:
+        """Several lines."""
+        ...
 
 
 class UpgradeRefused(OrchestratorError):
@@ -171,12 +186,13 @@ def _preflight(
     recorded: int | None,
     custom: CustomPackage | None,
     force: bool,
-    log: InstallLog,
+    log: LogSink,
+    source: FactsSource | None = None,
 ) -> tuple[dict[str, FileFact | None], CheckReport, CompatReport, tuple[str, ...]]:
     """Both checks, logged; refuses a level that breaks customizations unless forced."""
     m = pkg.manifest
     paths = sorted(set(m.paths) | set(custom.manifest.files if custom else ()))
-    facts = gather_facts(install, paths)
+    facts = (source or LocalSource(install)).facts(paths)
     cm = custom.manifest if custom else None
     check = check_consistency(m, facts, recorded, cm)
     compat = check_compatibility(m, check, cm)

@@ -9,6 +9,7 @@ and was rolled back."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -21,9 +22,11 @@ from ._archive import CustomPackage, PatchPackage, open_custom, open_package
 from ._build import build_custom_package, build_package
 from ._check import check_consistency
 from ._compat import check_compatibility
-from ._facts import gather_facts
 from ._names import parse_package_name
-from ._state import CommandCheck, ServicesCheck, current_level, state_path
+from ._remote import RemoteCommandCheck, RemotePidCheck, connect_host
+from ._remote_upgrade import remote_upgrade
+from ._source import FactsSource, LocalSource, RemoteSource
+from ._state import STATE_DIR, STATE_FILE, CommandCheck, ServicesCheck, check_state, state_path
 from ._txn import pending
 from ._upgrade import upgrade
 
@@ -76,6 +79,12 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("--install", type=Path, required=True, help="installation directory")
         p.add_argument("--custom", type=Path, help="customization package, PKG_custom.zip")
         p.add_argument("--format", choices=("text", "json"), default="text")
+        p.add_argument(
+            "--host", help="the installation is on this inventory host (Linux, over SSH)"
+        )
+        p.add_argument(
+            "-i", "--inventory", type=Path, help="the inventory file or directory (with --host)"
+        )
         if name == "upgrade":
             p.add_argument("--to", type=int, required=True, help="the patch level to reach")
             p.add_argument(
@@ -147,22 +156,35 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _source(args: argparse.Namespace, stack: contextlib.ExitStack) -> FactsSource:
+    """The local directory, or with ``--host`` the installation on that inventory host."""
+    if args.host is None:
+        if args.inventory is not None:
+            raise InputError("-i/--inventory needs --host HOST")
+        return LocalSource(args.install)
+    if args.inventory is None:
+        raise InputError("--host needs -i/--inventory INVENTORY")
+    transport = connect_host(args.inventory, args.host)
+    stack.callback(transport.close)
+    return RemoteSource(args.host, transport, args.install.as_posix())
+
+
 def _context(
-    args: argparse.Namespace, pkg: PatchPackage, custom: CustomPackage | None
+    args: argparse.Namespace, pkg: PatchPackage, custom: CustomPackage | None, src: FactsSource
 ) -> tuple[render.Context, int | None]:
-    if not args.install.is_dir():
-        raise InputError(f"--install {args.install}: not a directory")
-    recorded, _ = current_level(args.install, pkg.manifest)
+    remote = isinstance(src, RemoteSource)
+    where = f"{src.where}/{STATE_DIR}/{STATE_FILE}" if remote else state_path(args.install)
+    recorded, _ = check_state(src.state(), pkg.manifest, where)
     ctx = render.Context(
         package=pkg.path.name,
         manifest=pkg.manifest,
-        install=args.install,
+        install=Path(src.where),
         level=recorded or 0,
         level_assumed=recorded is None,
-        state_file=state_path(args.install),
+        state_file=Path(where),
         custom=custom.path.name if custom else None,
         custom_manifest=custom.manifest if custom else None,
-        interrupted=pending(args.install),
+        interrupted=[] if remote else pending(args.install),
     )
     return ctx, recorded
 
@@ -183,8 +205,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     """``patch check``: read-only."""
 
     def body(pkg: PatchPackage, custom: CustomPackage | None) -> int:
-        ctx, recorded = _context(args, pkg, custom)
-        facts = gather_facts(args.install, pkg.manifest.paths)
+        with contextlib.ExitStack() as stack:
+            src = _source(args, stack)
+            ctx, recorded = _context(args, pkg, custom, src)
+            facts = src.facts(pkg.manifest.paths)
         cm = custom.manifest if custom else None
         report = check_consistency(pkg.manifest, facts, recorded, cm)
         _emit(args, render.check_text(ctx, report), render.check_json(ctx, report))
@@ -197,8 +221,10 @@ def cmd_compat(args: argparse.Namespace) -> int:
     """``patch compat``: read-only."""
 
     def body(pkg: PatchPackage, custom: CustomPackage | None) -> int:
-        ctx, recorded = _context(args, pkg, custom)
-        facts = gather_facts(args.install, pkg.manifest.paths)
+        with contextlib.ExitStack() as stack:
+            src = _source(args, stack)
+            ctx, recorded = _context(args, pkg, custom, src)
+            facts = src.facts(pkg.manifest.paths)
         cm = custom.manifest if custom else None
         check = check_consistency(pkg.manifest, facts, recorded, cm)
         report = check_compatibility(pkg.manifest, check, cm)
@@ -213,16 +239,29 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
     def body(pkg: PatchPackage, custom: CustomPackage | None) -> int:
         services: ServicesCheck | None = None
-        if args.services_running_check:
-            services = CommandCheck(args.services_running_check)
-        result = upgrade(
-            pkg, args.install, args.to, custom=custom, force=args.force, services=services
-        )
+        with contextlib.ExitStack() as stack:
+            src = _source(args, stack)
+            if isinstance(src, RemoteSource):
+                cmd = args.services_running_check
+                remote: ServicesCheck = (
+                    RemoteCommandCheck(src.transport, cmd)
+                    if cmd
+                    else RemotePidCheck(src.transport, src.install)
+                )
+                result = remote_upgrade(
+                    pkg, src, args.to, custom=custom, force=args.force, services=remote
+                )
+            else:
+                if args.services_running_check:
+                    services = CommandCheck(args.services_running_check)
+                result = upgrade(
+                    pkg, args.install, args.to, custom=custom, force=args.force, services=services
+                )
         m = pkg.manifest
         _emit(
             args,
-            render.upgrade_text(args.install, m, result),
-            render.upgrade_json(args.install, m, result),
+            render.upgrade_text(Path(src.where), m, result),
+            render.upgrade_json(Path(src.where), m, result),
         )
         return 0
 

@@ -1,0 +1,85 @@
+"""Reaching an inventory host for ``patch check|compat|upgrade --host HOST -i INVENTORY``,
+and the services checks run on that host (Linux over SSH only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..transports._connect import transport_factory
+from ..transports._protocol import Transport
+from ..transports._quote import sh_quote
+from ._source import FactsTransport, remote_read
+from ._state import PID_FILE, STATE_DIR, parse_pids
+
+
+def connect_host(inventory: Path, host: str) -> FactsTransport:
+    """A transport to ``host`` of ``inventory`` (credentials as for ``apply``: the
+    environment's ORCHESTRATOR_PASSWORD[_HOST] or the inventory's variables). Nothing is
+    connected until the first call."""
+    from ..inventory import load_inventory
+
+    inv = load_inventory(inventory)
+    if host not in inv.facts.hosts:
+        known = ", ".join(sorted(inv.facts.hosts)[:10]) or "none"
+        raise InputError(f"--host {host}: not in the inventory {inventory} (hosts: {known})")
+    info = inv.facts.hosts[host]
+    if info.platform == "windows":
+        raise InputError(
+            f"--host {host}: a Windows host; remote patch levels are done for Linux over SSH "
+            "only (the registry value and a PowerShell upgrade script are not done yet)"
+        )
+    if info.connection.kind != "ssh":
+        raise InputError(f"--host {host}: connection {info.connection.kind!r}: use ssh")
+    facts = inv.facts.to_contract([host])
+    transport = transport_factory(facts, inv.host_vars)(host)
+    if not hasattr(transport, "file_facts"):  # pragma: no cover - ssh always has it
+        raise InputError(f"--host {host}: the transport cannot gather file facts")
+    return transport  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class RemotePidCheck:
+    """The pid-file convention, on the host: live pids in ``<install>/.orchestrator/
+    services.pid`` (a pid of another user counts as alive, a stale one does not)."""
+
+    transport: Transport
+    install: str
+
+    def running(self) -> list[str]:
+        """``pid N`` for every listed pid alive on the host (two round trips at most)."""
+        path = f"{self.install.rstrip('/')}/{STATE_DIR}/{PID_FILE}"
+        text = remote_read(self.transport, path)
+        if text is None:
+            return []
+        pids = parse_pids(text.splitlines(), path)
+        if not pids:
+            return []
+        words = " ".join(sh_quote(str(p)) for p in pids)
+        script = (
+            f"for p in {words}; do\n"
+            '  if kill -0 "$p" 2>/dev/null || [ -d "/proc/$p" ]; then echo "$p"; fi\n'
+            "done\n"
+        )
+        result = self.transport.run(script, timeout=60)
+        alive = result.stdout.split()
+        return [f"pid {p} (listed in {path})" for p in alive]
+
+
+@dataclass(frozen=True)
+class RemoteCommandCheck:
+    """``--services-running-check CMD`` run on the host: exit 0 = running, 1 = stopped."""
+
+    transport: Transport
+    command: str
+
+    def running(self) -> list[str]:
+        """The command's verdict (its first output line as the description)."""
+        result = self.transport.run(self.command, timeout=120)
+        if result.exit_code == 1:
+            return []
+        first = (result.stdout.strip().splitlines() or [""])[0]
+        if result.exit_code == 0:
+            return [f"{self.command!r} says the services run" + (f": {first}" if first else "")]
+        return [f"cannot tell: {self.command!r} exited {result.exit_code} on the host"]

@@ -1,0 +1,238 @@
+"""Upgrading an installation on a Linux host over SSH, all or nothing.
+
+The same refusals and checks as :func:`._upgrade.upgrade` (services by the pid-file
+convention checked on the host, or a command run there; customizations that would break
+unless forced); then the files of levels current+1..N, the customizations to re-apply and
+the new state file are uploaded (SFTP) to ``<install>/.orchestrator/staging-<id>/`` and
+ONE sh script (:mod:`._remote_script`) applies them, rolling back on any failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from ..errors import InputError
+from ._archive import CustomPackage, PatchPackage
+from ._facts import FileFact
+from ._remote_script import Op, log_lines, upgrade_script
+from ._source import FactsTransport, RemoteSource
+from ._state import STATE_DIR, STATE_FILE, InstallState, ServicesCheck, check_state, now_iso
+from ._upgrade import LevelStats, UpgradeFailed, UpgradeRefused, UpgradeResult, _preflight
+
+
+@dataclass
+class ListLog:
+    """``install.log`` lines collected here, appended on the host later."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def write(self, message: str) -> None:
+        """One timestamped line."""
+        self.lines.append(f"{now_iso()} {message}")
+
+    def write_all(self, messages: Iterable[str]) -> None:
+        """Several lines."""
+        for message in messages:
+            self.write(message)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One op and where its content comes from (None: a removal)."""
+
+    op: Op
+    open: tuple[str, int] | bytes | None
+    sha256: str = ""
+    size: int = 0
+
+
+def _plan(
+    pkg: PatchPackage,
+    custom: CustomPackage | None,
+    start: int,
+    to: int,
+    facts: dict[str, FileFact | None],
+    result: UpgradeResult,
+) -> list[Staged]:
+    """The net effect of levels start+1..to and the customizations, as the local upgrade."""
+    m = pkg.manifest
+    skip = {p for p in m.state(start) if facts.get(p) is None}
+    net: dict[str, Staged] = {}
+    for delta in m.levels[start + 1 : to + 1]:
+        stats = LevelStats(delta.level)
+        for rec in delta.files:
+            if rec.path in skip:
+                stats.skipped.append(rec.path)
+                continue
+            what = f"({rec.size} bytes, {rec.sha256})"
+            op = Op("write", rec.path, delta.level, what, rec.timestamp)
+            net[rec.path] = Staged(op, ("std", delta.level), rec.sha256, rec.size)
+        for path in delta.removed:
+            if path not in skip:
+                net[path] = Staged(Op("remove", path, delta.level), None)
+        result.levels.append(stats)
+    if custom is not None:
+        touched = m.touched(start, to)
+        for path in sorted(custom.manifest.files):
+            cv = custom.manifest.available(path, to, m)
+            fact = facts.get(path)
+            if cv is None or path in skip:
+                continue
+            if path not in touched and fact and (fact.sha256, fact.size) == (cv.sha256, cv.size):
+                continue
+            what = f"(customization made for level {cv.level})"
+            op = Op("write", path, cv.level, what, cv.timestamp)
+            net[path] = Staged(op, ("custom", cv.level), cv.sha256, cv.size)
+            result.customizations.append((path, cv.level))
+    state = InstallState(m.product, m.release, m.build, to, now_iso(), pkg.path.name)
+    data = (json.dumps(state.to_json(), indent=2) + "\n").encode()
+    stamp = int(datetime.now(UTC).timestamp())
+    state_op = Op("write", f"{STATE_DIR}/{STATE_FILE}", to, f"(patch level {to})", stamp)
+    return [*net.values(), Staged(state_op, data, hashlib.sha256(data).hexdigest(), len(data))]
+
+
+def _extract(pkg: PatchPackage, custom: CustomPackage | None, item: Staged, target: Path) -> None:
+    """Write one op's content to ``target``, checked against the manifest."""
+    if isinstance(item.open, bytes):
+        target.write_bytes(item.open)
+        return
+    assert item.open is not None
+    kind, level = item.open
+    src: IO[bytes]
+    if kind == "std":
+        src = pkg.open_file(level, item.op.path)
+    else:
+        assert custom is not None
+        src = custom.open_file(level, item.op.path)
+    digest = hashlib.sha256()
+    with src, open(target, "wb") as out:
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+    if digest.hexdigest() != item.sha256 or target.stat().st_size != item.size:
+        raise InputError(f"{item.op.path}: the package's content does not match its manifest")
+
+
+def remote_upgrade(
+    pkg: PatchPackage,
+    source: RemoteSource,
+    to: int,
+    *,
+    custom: CustomPackage | None = None,
+    force: bool = False,
+    services: ServicesCheck,
+) -> UpgradeResult:
+    """Upgrade the installation ``source.install`` on ``source.host`` to level ``to``.
+
+    Raises :class:`UpgradeRefused` (nothing changed), :class:`UpgradeFailed` (rolled back),
+    :class:`InputError`, or the transport's errors."""
+    m, t, install = pkg.manifest, source.transport, source.install.rstrip("/") or "/"
+    recorded, _ = check_state(source.state(), m, f"{source.where}/{STATE_DIR}/{STATE_FILE}")
+    start = recorded or 0
+    if not 0 <= to <= m.level:
+        raise InputError(f"--to {to}: the package has patch levels 0..{m.level}")
+    if to < start:
+        raise InputError(f"--to {to}: the installation is at level {start}; no downgrade")
+    log = ListLog()
+    log.write(
+        f"patch upgrade: package {pkg.path.name} ({m.product} {m.release}.{m.build}, levels "
+        f"0..{m.level}), customization package {custom.path.name if custom else '(none)'}, "
+        f"install {source.where}"
+    )
+    logfile = Path(install, "install.log")
+    result = UpgradeResult(start, to, recorded is None, log=logfile)
+
+    def flush() -> None:
+        t.run(log_lines(install, log.lines), timeout=60)
+
+    try:
+        if to == start:
+            log.write(f"already at patch level {to}: nothing to do")
+            return result
+        running = services.running()
+        if running:
+            log.write("refused: the product's services are running: " + "; ".join(running))
+            raise UpgradeRefused(
+                f"{source.host}: the product's services are running (" + "; ".join(running)
+                + "): stop them first; nothing was changed"
+            )  # fmt: skip
+        how = "assumed: no level recorded" if recorded is None else "recorded"
+        log.write(f"current patch level {start} ({how}); target level {to}")
+        facts, result.check, result.compat, result.forced = _preflight(
+            pkg, Path(install), to, recorded, custom, force, log, source
+        )
+    finally:
+        if to == start or not result.check:
+            flush()
+    ident = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{os.getpid()}-level-{start}-to-{to}"
+    staging = f"{install}/{STATE_DIR}/staging-{ident}"
+    backup = f"{install}/{STATE_DIR}/backups/{ident}"
+    items = _plan(pkg, custom, start, to, facts, result)
+    result.backup = Path(backup)
+    _stage(pkg, custom, t, staging, items)
+    script = upgrade_script(install, staging, backup, [i.op for i in items], log.lines, start)
+    done = t.run(script, timeout=600 + len(items))
+    if done.exit_code != 0:
+        why = (done.stderr.strip().splitlines() or [f"exit {done.exit_code}"])[-1]
+        if done.exit_code in (1, 3):
+            raise UpgradeFailed(
+                f"{source.host}: upgrade to level {to} failed ({why}); rolled back to patch "
+                f"level {start}; details in {logfile} on the host"
+            )
+        raise UpgradeFailed(f"{source.host}: upgrade to level {to} failed: {why}")
+    _count(result, items, done.stdout)
+    tail = [f"recorded patch level {to} (version {m.release}.{m.build}.{to})"]
+    tail.append(f"upgrade to patch level {to} done")
+    t.run(log_lines(install, [f"{now_iso()} {line}" for line in tail]), timeout=60)
+    return result
+
+
+def _stage(
+    pkg: PatchPackage,
+    custom: CustomPackage | None,
+    t: FactsTransport,
+    staging: str,
+    items: list[Staged],
+) -> None:
+    """Upload every op's content to ``staging/<k>`` (SFTP)."""
+    from ..transports._quote import sh_quote
+
+    made = t.run(f"mkdir -p -- {sh_quote(staging)}", timeout=60)
+    if made.exit_code != 0:
+        raise InputError(f"cannot create {staging} on the host: {made.stderr.strip()}")
+    local = Path(tempfile.mkdtemp(prefix="orch-patch-stage-"))
+    try:
+        for k, item in enumerate(items):
+            if item.op.kind == "write":
+                _extract(pkg, custom, item, local / str(k))
+                t.put(local / str(k), f"{staging}/{k}")
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def _count(result: UpgradeResult, items: list[Staged], stdout: str) -> None:
+    """Per-level counts from the script's ``R k`` / ``A k`` / ``X k`` lines."""
+    stats = {s.level: s for s in result.levels}
+    for line in stdout.splitlines():
+        tag, _, k = line.partition(" ")
+        if not k.isdigit() or int(k) >= len(items):
+            continue
+        item = items[int(k)]
+        level = stats.get(item.op.level)
+        if level is None or not isinstance(item.open, tuple) or item.open[0] != "std":
+            continue
+        if tag == "R":
+            level.replaced += 1
+        elif tag == "A":
+            level.added += 1
+        elif tag == "X":
+            level.removed += 1

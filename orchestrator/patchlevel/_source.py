@@ -1,0 +1,127 @@
+"""Where an installation's facts come from: a local directory or a host over a transport.
+
+A :class:`FactsSource` answers the two questions the checks ask: the recorded state and the
+file facts of many paths (in one call; over SSH in one round trip). The pure check and
+compat logic (:mod:`._check`, :mod:`._compat`) is shared by both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import InputError, TransientError
+from ..transports._protocol import Transport
+from ..transports._quote import sh_quote
+from ._facts import FileFact, gather_facts
+from ._state import InstallState, parse_state, read_state, state_path
+
+
+class FactsSource(Protocol):
+    """An installation, seen read-only."""
+
+    @property
+    def where(self) -> str:
+        """How reports name the installation (``DIR`` or ``HOST:DIR``)."""
+        ...
+
+    def state(self) -> InstallState | None:
+        """The recorded state (None: nothing recorded)."""
+        ...
+
+    def facts(self, paths: Iterable[str]) -> dict[str, FileFact | None]:
+        """File facts of ``paths`` (relative POSIX paths), in one call."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """An installation directory on this machine."""
+
+    install: Path
+
+    @property
+    def where(self) -> str:
+        """The directory."""
+        return str(self.install)
+
+    def state(self) -> InstallState | None:
+        """The local state file."""
+        if not self.install.is_dir():
+            raise InputError(f"--install {self.install}: not a directory")
+        return read_state(self.install)
+
+    def facts(self, paths: Iterable[str]) -> dict[str, FileFact | None]:
+        """:func:`gather_facts`."""
+        return gather_facts(self.install, paths)
+
+
+class FactsTransport(Transport, Protocol):
+    """A transport that also gathers file facts in one round trip (:class:`SSHTransport`)."""
+
+    def file_facts(
+        self, paths: list[str], *, timeout: float = 60
+    ) -> Mapping[str, Mapping[str, Any] | None]:
+        """``{path: {sha256, size, mtime} | None}``."""
+        ...
+
+
+def remote_read(transport: Transport, path: str, *, must_exist_dir: str = "") -> str | None:
+    """The text of a remote file (None if absent), one round trip; with ``must_exist_dir``,
+    an :class:`InputError` unless that directory exists."""
+    q = sh_quote(path)
+    check = f"[ -d {sh_quote(must_exist_dir)} ] || exit 5\n" if must_exist_dir else ""
+    script = f"{check}[ -e {q} ] || exit 3\ncat -- {q} || exit 4\n"
+    result = transport.run(script, timeout=60)
+    if result.exit_code == 3:
+        return None
+    if result.exit_code == 5:
+        raise InputError(f"{must_exist_dir}: not a directory on the host")
+    if result.exit_code != 0:
+        why = result.stderr.strip().splitlines()[-1:] or [f"exit {result.exit_code}"]
+        raise InputError(f"cannot read {path} on the host: {why[0]}")
+    return result.stdout
+
+
+@dataclass
+class RemoteSource:
+    """An installation directory on a host reached over SSH (Linux, POSIX sh)."""
+
+    host: str
+    transport: FactsTransport
+    install: str
+    timeout: float = 300
+    #: How many ``file_facts`` round trips were made (the tests count them).
+    fact_calls: int = 0
+
+    @property
+    def where(self) -> str:
+        """``HOST:DIR``."""
+        return f"{self.host}:{self.install}"
+
+    def state(self) -> InstallState | None:
+        """The remote state file (one round trip; also checks the directory exists)."""
+        path = str(state_path(Path(self.install)))
+        text = remote_read(self.transport, path, must_exist_dir=self.install)
+        return None if text is None else parse_state(text, f"{self.host}:{path}")
+
+    def facts(self, paths: Iterable[str]) -> dict[str, FileFact | None]:
+        """One ``file_facts`` round trip for every path (None also for unreadable files)."""
+        rels = list(paths)
+        base = self.install.rstrip("/") or "/"
+        full = [f"{base}/{rel}" for rel in rels]
+        self.fact_calls += 1
+        try:
+            found = self.transport.file_facts(full, timeout=self.timeout)
+        except (IndexError, ValueError) as exc:
+            raise TransientError(f"{self.host}: malformed file facts ({exc})") from None
+        out: dict[str, FileFact | None] = {}
+        for rel, path in zip(rels, full, strict=True):
+            item = found.get(path)
+            if item is None:
+                out[rel] = None
+                continue
+            out[rel] = FileFact(str(item["sha256"]), int(item["size"]), float(item["mtime"]))
+        return out
