@@ -411,6 +411,9 @@ def test_second_controller_is_refused_and_sigterm_stops_at_a_safe_point(tmp_path
         run_id = _wait_for_run(journal, first)
         second = cli(*apply_args(), journal=journal)
         assert_one_line_error(second, 5, f"pid {first.pid}", f"run {run_id}", "in use")
+        live = status_json(journal)  # status tells a live run from an interrupted one
+        if live["status"] == "running":
+            assert live["controller"].endswith(f":{first.pid}") and not live["interrupted"]
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=60)
     finally:

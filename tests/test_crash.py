@@ -76,6 +76,9 @@ def test_sigkill_at_32_points_then_resume_equals_a_clean_run(tmp_path: Path) -> 
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        if k == 1:  # a killed controller: status says interrupted and how to go on
+            shown = subprocess.run(_cli(journal, "status", "last"), capture_output=True, text=True)
+            assert "interrupted" in shown.stdout and "orchestrator resume" in shown.stdout
         assert proc.returncode in (-signal.SIGKILL, 0), proc.stderr.read() if proc.stderr else ""
         kill_points.append(_finished_actions(journal))
         command = _cli(journal, "resume", "last", "--progress", "none")

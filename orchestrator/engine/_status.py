@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ._journal import Journal
+from ._lease import leases, pid_alive
 from ._records import ACTION_STATES, RunRecord
 
 
@@ -16,9 +19,23 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _controller(journal: Journal, run_id: str) -> str | None:
+    """``host:pid`` of the controller running ``run_id`` now, if one holds a live lease."""
+    here = socket.gethostname()
+    for lease in leases(journal.path):
+        if lease.run_id != run_id or lease.expires_at < time.time():
+            continue
+        if lease.holder.hostname == here and not pid_alive(lease.holder.pid):
+            continue
+        return str(lease.holder)
+    return None
+
+
 def status_document(journal: Journal, run_id: str) -> dict[str, Any]:
-    """A run's state as JSON: status, counts, running, failed and compensating actions."""
+    """A run's state as JSON: status, the controller running it (if any), counts, running,
+    failed and compensating actions."""
     run = journal.run(run_id)
+    controller = _controller(journal, run_id) if run.status == "running" else None
     actions = journal.actions(run_id)
     counts = dict.fromkeys(ACTION_STATES, 0)
     for rec in actions.values():
@@ -38,7 +55,8 @@ def status_document(journal: Journal, run_id: str) -> dict[str, Any]:
     return {
         "run": run.run_id,
         "status": run.status,
-        "interrupted": run.status == "running" and bool(running),
+        "controller": controller,
+        "interrupted": run.status == "running" and controller is None,
         "playbook": run.playbook,
         "plan": run.plan_fingerprint,
         "created": _when(run.created_at),
@@ -61,8 +79,12 @@ def render_status(doc: dict[str, Any]) -> str:
     ]
     if doc["summary"].get("reason"):
         lines.append(f"  {doc['summary']['reason']}")
+    if doc["controller"]:
+        lines.append(f"  in progress: controller {doc['controller']} holds the lease")
+    elif doc["interrupted"]:
+        lines.append("  interrupted: no controller holds the lease (it was killed or crashed)")
     if doc["running"]:
-        head = "were running when the controller stopped" if doc["status"] == "running" else ""
+        head = "were running when the controller stopped" if doc["interrupted"] else ""
         lines.append(f"  running{' (' + head + ')' if head else ''}:")
         lines.extend(f"    {a}" for a in doc["running"])
     if doc["failed"]:
@@ -74,7 +96,7 @@ def render_status(doc: dict[str, Any]) -> str:
             f"    {c['id']}: {c['state']}{' - ' + c['message'] if c['message'] else ''}"
             for c in doc["compensations"]
         )
-    if doc["status"] in ("running", "paused"):
+    if doc["interrupted"] or doc["status"] == "paused":
         lines.append(f"  continue with: orchestrator resume {doc['run']}")
     return "\n".join(lines) + "\n"
 
