@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .engine import _session as session
-from .engine._engine import requeue_failed
 from .engine._journal import Journal, default_journal_path
 from .engine._observers import PlainProgress
 from .engine._protocols import Observer
+from .engine._resume import requeue_failed
 from .errors import InputError, StalePlanError, UnknownRunError, WindowError
 from .plan import Plan, load_plan, plan_from_document
 

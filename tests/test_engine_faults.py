@@ -234,7 +234,7 @@ def test_window_closes_mid_cluster_at_a_safe_point_then_resume_finishes(
 def test_retry_after_compensation_redoes_what_compensation_undid(
     exchange: Plan, tmp_path: Path
 ) -> None:
-    from orchestrator.engine._engine import requeue_failed
+    from orchestrator.engine._resume import requeue_failed
 
     faults = "faults:\n  - {host: node-c, action: exclu1/node-c/install, exit_codes: [1603]}\n"
     first = rehearse(tmp_path, exchange, faults)

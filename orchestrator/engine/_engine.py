@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..plan import Action, Plan
-from ._compensation import PREFIX, compensation, scope_of
+from ._compensation import compensation, scope_of
 from ._compensator import Compensator
 from ._graph import OPENERS, RunGraph, span_keys
 from ._journal import Journal
 from ._protocols import Clock, Driver, Event, Observer
-from ._records import FINAL, FINAL_OK, ActionRecord
+from ._records import FINAL, FINAL_OK
+from ._resume import reopen_compensated
 from ._retry import RetryPolicy
 from ._steps import StepOutcome, StepRunner
 
@@ -49,18 +50,6 @@ class RunResult:
     reason: str
     counts: Mapping[str, int]
     failures: int
-
-
-def requeue_failed(journal: Journal, run_id: str, at: float) -> int:
-    """Set the failed and cancelled plan actions of ``run_id`` back to pending (``resume
-    --retry-failed``); returns how many. Compensating actions keep their record."""
-    count = 0
-    with journal.transaction():
-        for aid, rec in journal.actions(run_id).items():
-            if rec.state in ("failed", "cancelled") and not aid.startswith(PREFIX):
-                journal.finish_action(run_id, aid, "pending", at, "re-queued by --retry-failed")
-                count += 1
-    return count
 
 
 class Engine:
@@ -119,7 +108,9 @@ class Engine:
             self.state[aid] = "pending" if st == "running" else st  # re-probed on resume
             self.attempts[aid] = rec.attempts if rec else 0
         self.failures = sum(1 for aid in self.graph.order if self.state[aid] == "failed")
-        self._reopen_compensated(records)
+        reopen_compensated(
+            self.graph, self.journal, self.run_id, records, self.state, now=self.clock.now()
+        )
         for aid in self.graph.order:
             a = self.graph.actions[aid]
             self.waiting[aid] = sum(1 for p in a.after if self.state[p] not in FINAL_OK)
@@ -127,29 +118,6 @@ class Engine:
                 self.opened.update(span_keys(a))
             if self.state[aid] == "pending" and self.waiting[aid] == 0:
                 self._push(aid)
-
-    def _reopen_compensated(self, records: Mapping[str, ActionRecord]) -> None:
-        """A span that compensation put back in service (its restoring action was done by a
-        ``compensate/`` action, not by the plan) is not finished: on resume every action
-        inside it runs again. Probes skip what still holds (the install done before) and
-        redo what compensation undid (e.g. stopping the cluster service again)."""
-        now = self.clock.now()
-        with self.journal.transaction():
-            for rid, rec in records.items():
-                closer = rid.removeprefix(PREFIX)
-                if rid == closer or rec.state != "done" or closer not in self.graph.actions:
-                    continue
-                if self.state[closer] in FINAL_OK:
-                    continue
-                keys = set(span_keys(self.graph.actions[closer]))
-                for span in self.graph.spans_of.get(closer, ()):
-                    if span.key not in keys:
-                        continue
-                    for aid in span.inside:
-                        if self.state[aid] in FINAL_OK:
-                            self.state[aid] = "pending"
-                            message = f"re-queued: {rid} put its span back in service"
-                            self.journal.finish_action(self.run_id, aid, "pending", now, message)
 
     def _push(self, aid: str) -> None:
         heapq.heappush(self.ready, (-self.graph.priority[aid], self.graph.position[aid], aid))
