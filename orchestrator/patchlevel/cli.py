@@ -201,24 +201,9 @@ def _with_packages(
                 custom.close()
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    """``patch check``: read-only."""
-
-    def body(pkg: PatchPackage, custom: CustomPackage | None) -> int:
-        with contextlib.ExitStack() as stack:
-            src = _source(args, stack)
-            ctx, recorded = _context(args, pkg, custom, src)
-            facts = src.facts(pkg.manifest.paths)
-        cm = custom.manifest if custom else None
-        report = check_consistency(pkg.manifest, facts, recorded, cm)
-        _emit(args, render.check_text(ctx, report), render.check_json(ctx, report))
-        return 0
-
-    return _with_packages(args, body)
-
-
-def cmd_compat(args: argparse.Namespace) -> int:
-    """``patch compat``: read-only."""
+def _checked(args: argparse.Namespace, compat: bool) -> int:
+    """Gather the facts once (locally or in one round trip), run the consistency check and,
+    for ``compat``, the compatibility check on it; print the report."""
 
     def body(pkg: PatchPackage, custom: CustomPackage | None) -> int:
         with contextlib.ExitStack() as stack:
@@ -227,11 +212,24 @@ def cmd_compat(args: argparse.Namespace) -> int:
             facts = src.facts(pkg.manifest.paths)
         cm = custom.manifest if custom else None
         check = check_consistency(pkg.manifest, facts, recorded, cm)
+        if not compat:
+            _emit(args, render.check_text(ctx, check), render.check_json(ctx, check))
+            return 0
         report = check_compatibility(pkg.manifest, check, cm)
         _emit(args, render.compat_text(ctx, report), render.compat_json(ctx, report))
         return 0
 
     return _with_packages(args, body)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``patch check``: read-only."""
+    return _checked(args, compat=False)
+
+
+def cmd_compat(args: argparse.Namespace) -> int:
+    """``patch compat``: read-only."""
+    return _checked(args, compat=True)
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
