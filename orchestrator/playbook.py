@@ -74,6 +74,7 @@ class Package:
     success_codes: tuple[int, ...] = (0,)
     reboot_codes: tuple[int, ...] = (3010, 1641)
     level: int | None = None
+    install_dir: str | None = None
     product_code: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     replaces: dict[str, Any] | None = None
@@ -188,6 +189,10 @@ def _package(raw: LocMap) -> Package:
         )
     if raw["kind"] != "patch-level" and "level" in raw:
         raise SchemaError("`level` is only for patch-level packages", raw.where("level"))
+    if raw["kind"] != "patch-level" and "install_dir" in raw:
+        raise SchemaError(
+            "`install_dir` is only for patch-level packages", raw.where("install_dir")
+        )
     return Package(
         name=raw["name"],
         kind=raw["kind"],
@@ -197,6 +202,7 @@ def _package(raw: LocMap) -> Package:
         success_codes=tuple(raw.get("success_codes", (0,))),
         reboot_codes=tuple(raw.get("reboot_codes", (3010, 1641))),
         level=raw.get("level"),
+        install_dir=raw.get("install_dir"),
         product_code=raw.get("product_code"),
         properties=_plain(raw.get("properties", {})),
         replaces=_plain(raw.get("replaces")),

@@ -71,6 +71,10 @@ PACKAGE = Obj(
             _codes, doc="exit codes meaning success + reboot (default [3010, 1641])"
         ),
         "level": Field(Int(minimum=1), doc="patch-level packages: the level to upgrade to"),
+        "install_dir": Field(
+            Str(pattern=r".+"),
+            doc="patch-level packages: the installation directory on each host",
+        ),
         "product_code": Field(Str(pattern=r"\{[0-9A-Fa-f-]{36}\}")),
         "properties": Field(MapOf(OneOf([Str(), Int()])), doc="msiexec properties"),
         "replaces": Field(

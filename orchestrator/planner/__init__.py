@@ -15,7 +15,7 @@ from ..playbook import Playbook
 from ..schema import did_you_mean
 from ._builder import Builder, Ids, ids
 from ._cluster import ClusterPlan
-from ._host import Context, slug
+from ._host import Context, check_params, slug
 from ._procedures import model_hotfix, msp_build
 from ._select import compute_tiers, resolve_all
 from ._summary import finish_plan
@@ -132,7 +132,7 @@ def _preflight(ctx: Context) -> Ids:
                         f"preflight/{h}/{slug(c.check)}",
                         "preflight",
                         host=h,
-                        params={"check": c.check, "gate": "run", **c.params},
+                        params={"check": c.check, "gate": "run", **check_params(pb.package, c)},
                         title=f"Check {c.check} on {h}",
                     )
                 )

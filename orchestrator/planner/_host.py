@@ -104,7 +104,7 @@ class HostWork:
                     f"Check {c.check} on {h}",
                     check=c.check,
                     gate="host",
-                    **c.params,
+                    **check_params(self.ctx.pb.package, c),
                 )
             )
         for hook in pb.pre_hooks:
@@ -225,7 +225,7 @@ class HostWork:
                 after,
                 f"Verify {c.check} on {self.host}",
                 check=c.check,
-                **c.params,
+                **check_params(self.ctx.pb.package, c),
             )
         )
 
@@ -262,8 +262,32 @@ def install_params(pkg: Package) -> dict[str, Any]:
     }
     if pkg.level is not None:
         params["level"] = pkg.level
+    if pkg.install_dir is not None:
+        params["install_dir"] = pkg.install_dir
     if pkg.product_code:
         params["product_code"] = pkg.product_code
     if pkg.properties:
         params["properties"] = dict(pkg.properties)
+    return params
+
+
+#: The checks of a patch-level step (run by :mod:`orchestrator.patchlevel._steps`).
+PATCH_CHECKS = frozenset({"patch-consistency", "patch-compatibility", "patch-level"})
+
+
+def check_params(pkg: Package | None, check: Check) -> dict[str, Any]:
+    """A check's params. With a patch-level package's ``install_dir``, its patch checks also
+    get ``install_dir``, the package file (``source``, not for the verify) and the target
+    ``level`` (compatibility; the verify unless it has ``expect``), unless given already."""
+    params = dict(check.params)
+    if pkg is None or pkg.install_dir is None or check.check not in PATCH_CHECKS:
+        return params
+    params["install_dir"] = pkg.install_dir
+    if check.check != "patch-level":
+        params.setdefault("source", pkg.source)
+    wants_level = check.check == "patch-compatibility" or (
+        check.check == "patch-level" and "expect" not in params
+    )
+    if wants_level:
+        params.setdefault("level", pkg.level)
     return params

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine._clock import RealClock
 from ..engine._protocols import Clock, StepResult
@@ -26,6 +26,9 @@ from ..plan import Action
 from ._frame import TIMEOUT_EXIT
 from ._protocol import Result, Transport
 from ._quote import ps_quote
+
+if TYPE_CHECKING:
+    from ..patchlevel._steps import PatchStep
 
 #: Plan seconds allowed for a probe or a verify.
 CHECK_TIMEOUT_S = 300.0
@@ -117,6 +120,23 @@ class TransportDriver:
             raise FatalError(message, exit_code=result.exit_code, output=result.stderr)
         return result
 
+    def _patch(self, action: Action) -> PatchStep | None:
+        """The patch-level step of ``action`` (one with ``install_dir``), else None."""
+        from ..patchlevel._steps import PatchStep, is_patch_step
+
+        host = self._target(action)
+        if host is None or not is_patch_step(action):
+            return None
+        if self._platform(host) != "linux":
+            raise FatalError(
+                f"{action.id}: patch-level steps on Windows hosts are not done yet (the "
+                "registry value and a PowerShell upgrade script); Linux hosts over SSH only"
+            )
+        transport = self._transport(host)
+        if not hasattr(transport, "file_facts"):
+            raise FatalError(f"{action.id}: {host}'s transport cannot gather file facts: use ssh")
+        return PatchStep(host, transport, action)  # type: ignore[arg-type]
+
     @staticmethod
     def _local(action: Action) -> bool:
         """A check with no host and no cluster: answered from the plan itself."""
@@ -127,6 +147,8 @@ class TransportDriver:
         """Has ``action`` already taken effect on its host?"""
         if self._local(action):
             return False
+        if (patch := self._patch(action)) is not None:
+            return patch.probe()
         return bool(self._call(action, "probe", CHECK_TIMEOUT_S).payload.get("in_effect"))
 
     def apply(self, action: Action, timeout_s: float) -> StepResult:
@@ -135,6 +157,8 @@ class TransportDriver:
             if action.params.get("check") == "acknowledged":
                 return StepResult(0, f"acknowledged: {action.params.get('statement', '')}")
             raise FatalError(f"{action.id}: a {action.kind} without a host cannot run")
+        if (patch := self._patch(action)) is not None:
+            return patch.apply()
         deadline = self.clock.now() + timeout_s
         payload = self._call(action, "apply", timeout_s).payload
         if action.kind == "reboot" and payload.get("rebooting", True):
@@ -161,6 +185,8 @@ class TransportDriver:
         """Raise VerificationFailed unless the verb's post-condition holds."""
         if self._local(action):
             return
+        if (patch := self._patch(action)) is not None:
+            return patch.verify()
         payload = self._call(action, "verify", CHECK_TIMEOUT_S).payload
         if not payload.get("ok"):
             raise VerificationFailed(str(payload.get("message") or f"{action.id} did not hold"))

@@ -1,0 +1,185 @@
+"""The patch-level playbook step on a Linux host over SSH: a playbook with
+``package.install_dir`` is planned for ``lx1`` (a real sshd on 127.0.0.2, the lab's test
+account owning the installation) and run by the engine through the transport driver:
+consistency and compatibility preflights, the upgrade, the level verify."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from orchestrator.engine._clock import RealClock
+from orchestrator.engine._engine import Engine, EngineOptions
+from orchestrator.engine._journal import Journal
+from orchestrator.engine._observers import Recorder
+from orchestrator.engine._retry import RetryPolicy
+from orchestrator.errors import FatalError
+from orchestrator.patchlevel import open_package
+from orchestrator.patchlevel import upgrade as local_upgrade
+from orchestrator.patchlevel._state import read_state
+from orchestrator.plan import Action, Plan
+from orchestrator.transports._driver import TransportDriver
+from orchestrator.transports._ssh import SSHTransport
+from orchestrator.workflow import plan_from_files
+
+from .test_patch_kit import DAY, T0, Product, make_product, snapshot, write
+from .test_patch_remote import give, hashes, inventory, twins
+
+if TYPE_CHECKING:
+    from .sshd import Sshd, SshdLab
+
+pytest_plugins = ["tests.sshd"]
+
+
+@pytest.fixture(scope="module")
+def server(lab: SshdLab) -> Sshd:
+    """One sshd for the module."""
+    return lab.sshd("127.0.0.2")
+
+
+@pytest.fixture(scope="module")
+def product() -> Iterator[Product]:
+    """The kit's package (levels 0..5), built once."""
+    root = Path(tempfile.mkdtemp(prefix="orch-step-pkg-", dir="/tmp"))
+    yield make_product(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch(request: Any) -> Path:
+    """A directory under /tmp the test account can reach."""
+    path = Path(tempfile.mkdtemp(prefix="orch-step-", dir="/tmp"))
+    path.chmod(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(path, ignore_errors=True))
+    return path
+
+
+def plan_for(lab: SshdLab, server: Sshd, scratch: Path, pkg: Path, remote: Path, to: int) -> Plan:
+    """Plan a patch-level playbook for ``lx1`` (installation ``remote``, target ``to``)."""
+    book = scratch / "patch.yml"
+    book.write_text(
+        f"name: lx1 to patch level {to}\n"
+        "package:\n  name: MPWEB427_106_5\n  kind: patch-level\n"
+        f"  source: '{pkg}'\n  version: '4.2.7.106.{to}'\n  level: {to}\n"
+        f"  install_dir: '{remote}'\n"
+        "targets: [lx1]\n"
+        "preflight:\n  - {check: patch-consistency, gate: host}\n"
+        "  - {check: patch-compatibility, gate: host}\n"
+        "reboot: never\n"
+        f"verify:\n  - {{check: patch-level, params: {{expect: '4.2.7.106.{to}'}}}}\n"
+    )
+    return plan_from_files(book, inventory(lab, server, scratch))
+
+
+def run(lab: SshdLab, server: Sshd, plan: Plan, journal: Journal) -> dict[str, tuple[str, str]]:
+    """Run ``plan``: {action id: (state, message)}."""
+
+    def connect(host: str) -> SSHTransport:
+        return SSHTransport(
+            host, server.address, port=server.port, user=lab.account.user,
+            key_file=lab.account.key_file, known_hosts=lab.known_hosts(server),
+        )  # fmt: skip
+
+    run_id = journal.create_run(plan.to_json(), plan, {}, RealClock().now())
+    driver = TransportDriver(plan.facts, connect, scope="patch-step")
+    try:
+        options = EngineOptions(forks=2, policy=RetryPolicy(1, 0.1, 0.2))
+        Engine(plan, run_id, journal, driver, RealClock(), Recorder(), options).run()
+    finally:
+        driver.close()
+    return {a: (r.state, r.message) for a, r in journal.actions(run_id).items()}
+
+
+def test_plan_carries_install_dir(
+    lab: SshdLab, server: Sshd, product: Product, scratch: Path
+) -> None:
+    plan = plan_for(lab, server, scratch, product.package, Path("/opt/mpweb"), 4)
+    params = {a.id.split("/", 1)[1]: dict(a.params) for a in plan.actions}
+    assert all(p["install_dir"] == "/opt/mpweb" for p in params.values()), params
+    assert params["preflight/patch-compatibility"]["level"] == 4
+    assert params["preflight/patch-consistency"]["source"] == str(product.package)
+    assert params["install"]["level"] == 4 and params["install"]["package_kind"] == "patch-level"
+    assert params["verify/patch-level"]["expect"] == "4.2.7.106.4"
+
+
+def test_patch_step_upgrades_then_finds_it_in_effect(
+    lab: SshdLab, server: Sshd, product: Product, scratch: Path, tmp_path: Path
+) -> None:
+    local, remote = twins(lab, scratch, product.package, 1)
+    with open_package(product.package) as pkg:
+        local_upgrade(pkg, local, 5)
+    plan = plan_for(lab, server, scratch, product.package, remote, 5)
+    journal = Journal(tmp_path / "journal.sqlite")
+    first = run(lab, server, plan, journal)
+    assert {s for s, _ in first.values()} == {"done"}, first
+    assert hashes(remote) == hashes(local)
+    state = read_state(remote)
+    assert state is not None and state.level == 5
+    second = run(lab, server, plan, journal)
+    install = next(a.id for a in plan.actions if a.kind == "install")
+    assert second[install][0] == "skipped", second
+    assert {s for a, (s, _) in second.items() if a != install} == {"done"}, second
+
+
+def test_incompatible_target_fails_at_the_compatibility_preflight(
+    lab: SshdLab, server: Sshd, product: Product, scratch: Path, tmp_path: Path
+) -> None:
+    _, remote = twins(lab, scratch, product.package, 1)
+    write(remote / "web/index.asp", b"my own index\n", T0 + 400 * DAY)  # levels 2, 5 change it
+    give(lab, remote)
+    before, state = snapshot(remote), (remote / ".orchestrator/patchlevel.json").read_bytes()
+    plan = plan_for(lab, server, scratch, product.package, remote, 5)
+    states = run(lab, server, plan, Journal(tmp_path / "journal.sqlite"))
+    compat = next(v for a, v in states.items() if a.endswith("patch-compatibility"))
+    assert compat[0] == "failed" and "web/index.asp needs its customization updated" in compat[1]
+    assert "compatible level(s): 1" not in compat[1]
+    install = next(v for a, v in states.items() if a.endswith("/install"))
+    assert install[0] != "done"
+    assert snapshot(remote) == before
+    assert (remote / ".orchestrator/patchlevel.json").read_bytes() == state
+
+
+def test_earlier_version_file_fails_the_consistency_preflight(
+    lab: SshdLab, server: Sshd, product: Product, scratch: Path, tmp_path: Path
+) -> None:
+    _, remote = twins(lab, scratch, product.package, 1)
+    write(remote / "conf/old.cfg", b"older than old\n", T0 - DAY)
+    give(lab, remote)
+    before = snapshot(remote)
+    plan = plan_for(lab, server, scratch, product.package, remote, 3)
+    states = run(lab, server, plan, Journal(tmp_path / "journal.sqlite"))
+    check = next(v for a, v in states.items() if a.endswith("patch-consistency"))
+    assert check[0] == "failed", states
+    assert "conf/old.cfg from an earlier product version" in check[1]
+    assert snapshot(remote) == before
+
+
+def test_windows_host_is_a_clear_fatal_error() -> None:
+    params = {"check": "patch-consistency", "install_dir": "C:\\MPWeb", "source": "x.zip"}
+    action = Action("w/pre", "preflight", "web1", None, params, (), 1)
+    facts = {"hosts": {"web1": {"platform": "windows"}}}
+
+    def connect(host: str) -> Any:
+        raise AssertionError("no connection expected")
+
+    connect_fn: Callable[[str], Any] = connect
+    driver = TransportDriver(facts, connect_fn)
+    with pytest.raises(FatalError, match="Windows hosts are not done yet"):
+        driver.apply(action, 60)
+
+
+def test_install_dir_is_for_patch_level_packages_only() -> None:
+    from orchestrator.errors import SchemaError
+    from orchestrator.playbook import parse_playbook
+
+    text = (
+        "name: x\npackage: {name: a, kind: msi, source: a.msi, install_dir: /opt/a}\n"
+        "targets: [lx1]\n"
+    )
+    with pytest.raises(SchemaError, match="install_dir"):
+        parse_playbook(text, "pb.yml")
