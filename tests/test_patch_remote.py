@@ -11,8 +11,6 @@ import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +30,6 @@ from .test_patch_kit import (
     Product,
     install_level,
     make_custom,
-    make_product,
     make_trees,
     snapshot,
     write,
@@ -41,31 +38,8 @@ from .test_patch_kit import (
 if TYPE_CHECKING:
     from .sshd import Sshd, SshdLab
 
-pytest_plugins = ["tests.sshd"]
+pytest_plugins = ["tests.sshd", "tests.patch_remote_fixtures"]
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def server(lab: SshdLab) -> Sshd:
-    """One sshd for the module."""
-    return lab.sshd("127.0.0.2")
-
-
-@pytest.fixture(scope="module")
-def product() -> Iterator[Product]:
-    """The kit's package (levels 0..5), built once."""
-    root = Path(tempfile.mkdtemp(prefix="orch-remote-pkg-", dir="/tmp"))
-    yield make_product(root)
-    shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def scratch(request: Any) -> Path:
-    """A directory under /tmp the test account can reach."""
-    path = Path(tempfile.mkdtemp(prefix="orch-remote-", dir="/tmp"))
-    path.chmod(0o755)
-    request.addfinalizer(lambda: shutil.rmtree(path, ignore_errors=True))
-    return path
 
 
 def give(lab: SshdLab, root: Path) -> None:

@@ -5,9 +5,7 @@ consistency and compatibility preflights, the upgrade, the level verify."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,36 +25,13 @@ from orchestrator.transports._driver import TransportDriver
 from orchestrator.transports._ssh import SSHTransport
 from orchestrator.workflow import plan_from_files
 
-from .test_patch_kit import DAY, T0, Product, make_product, snapshot, write
+from .test_patch_kit import DAY, T0, Product, snapshot, write
 from .test_patch_remote import give, hashes, inventory, twins
 
 if TYPE_CHECKING:
     from .sshd import Sshd, SshdLab
 
-pytest_plugins = ["tests.sshd"]
-
-
-@pytest.fixture(scope="module")
-def server(lab: SshdLab) -> Sshd:
-    """One sshd for the module."""
-    return lab.sshd("127.0.0.2")
-
-
-@pytest.fixture(scope="module")
-def product() -> Iterator[Product]:
-    """The kit's package (levels 0..5), built once."""
-    root = Path(tempfile.mkdtemp(prefix="orch-step-pkg-", dir="/tmp"))
-    yield make_product(root)
-    shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def scratch(request: Any) -> Path:
-    """A directory under /tmp the test account can reach."""
-    path = Path(tempfile.mkdtemp(prefix="orch-step-", dir="/tmp"))
-    path.chmod(0o755)
-    request.addfinalizer(lambda: shutil.rmtree(path, ignore_errors=True))
-    return path
+pytest_plugins = ["tests.sshd", "tests.patch_remote_fixtures"]
 
 
 def plan_for(lab: SshdLab, server: Sshd, scratch: Path, pkg: Path, remote: Path, to: int) -> Plan:
