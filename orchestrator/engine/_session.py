@@ -3,6 +3,7 @@ is not stale, run the engine, write the report. Shared by ``apply`` and ``resume
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import signal
@@ -140,14 +141,21 @@ def check_connections(plan: Plan, opts: SessionOptions) -> None:
     _host_vars_checked(plan, opts)
 
 
+@functools.lru_cache(maxsize=4)
+def _inventory_host_vars(path: str) -> Mapping[str, Mapping[str, Any]]:
+    """The inventory's host variables, read once per session (checked, then used)."""
+    from ..inventory import load_inventory
+
+    return load_inventory(Path(path)).host_vars
+
+
 def _host_vars_checked(plan: Plan, opts: SessionOptions) -> Mapping[str, Mapping[str, Any]]:
     """The inventory's host variables (credentials), once every host's settings are safe."""
-    from ..inventory import load_inventory
     from ..transports._connect import check_hosts
 
     if opts.inventory is None:
         raise InputError("a real run needs the inventory (for the credentials)")
-    host_vars = load_inventory(Path(opts.inventory)).host_vars
+    host_vars = _inventory_host_vars(opts.inventory)
     check_hosts(plan.facts, host_vars)
     return host_vars
 
