@@ -75,6 +75,9 @@ class Package:
     reboot_codes: tuple[int, ...] = (3010, 1641)
     level: int | None = None
     install_dir: str | None = None
+    customization: str | None = None
+    force: bool = False
+    registry_key: str | None = None
     product_code: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     replaces: dict[str, Any] | None = None
@@ -193,6 +196,11 @@ def _package(raw: LocMap) -> Package:
         raise SchemaError(
             "`install_dir` is only for patch-level packages", raw.where("install_dir")
         )
+    for key in ("customization", "force", "registry_key"):
+        if key in raw and "install_dir" not in raw:
+            raise SchemaError(
+                f"`{key}` is only for patch-level packages with `install_dir`", raw.where(key)
+            )
     return Package(
         name=raw["name"],
         kind=raw["kind"],
@@ -203,6 +211,9 @@ def _package(raw: LocMap) -> Package:
         reboot_codes=tuple(raw.get("reboot_codes", (3010, 1641))),
         level=raw.get("level"),
         install_dir=raw.get("install_dir"),
+        customization=raw.get("customization"),
+        force=raw.get("force", False),
+        registry_key=raw.get("registry_key"),
         product_code=raw.get("product_code"),
         properties=_plain(raw.get("properties", {})),
         replaces=_plain(raw.get("replaces")),

@@ -75,6 +75,21 @@ PACKAGE = Obj(
             Str(pattern=r".+"),
             doc="patch-level packages: the installation directory on each host",
         ),
+        "customization": Field(
+            Str(pattern=r".+"),
+            doc="patch-level packages with install_dir: the customization package (a path the "
+            "controller reads) whose customizations the upgrade re-applies",
+        ),
+        "force": Field(
+            Bool(),
+            doc="patch-level packages with install_dir: upgrade even if customizations break "
+            "(default false: the compatibility preflight and the upgrade refuse)",
+        ),
+        "registry_key": Field(
+            Str(pattern=r".+"),
+            doc="patch-level packages with install_dir, Windows hosts: the key holding "
+            "PatchLevel (default HKLM:\\SOFTWARE\\<Product>)",
+        ),
         "product_code": Field(Str(pattern=r"\{[0-9A-Fa-f-]{36}\}")),
         "properties": Field(MapOf(OneOf([Str(), Int()])), doc="msiexec properties"),
         "replaces": Field(

@@ -5,9 +5,8 @@ consistency and compatibility preflights, the upgrade, the level verify."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,16 +15,15 @@ from orchestrator.engine._engine import Engine, EngineOptions
 from orchestrator.engine._journal import Journal
 from orchestrator.engine._observers import Recorder
 from orchestrator.engine._retry import RetryPolicy
-from orchestrator.errors import FatalError
-from orchestrator.patchlevel import open_package
+from orchestrator.patchlevel import open_custom, open_package
 from orchestrator.patchlevel import upgrade as local_upgrade
 from orchestrator.patchlevel._state import read_state
-from orchestrator.plan import Action, Plan
+from orchestrator.plan import Plan
 from orchestrator.transports._driver import TransportDriver
 from orchestrator.transports._ssh import SSHTransport
 from orchestrator.workflow import plan_from_files
 
-from .test_patch_kit import DAY, T0, Product, snapshot, write
+from .test_patch_kit import DAY, T0, Product, content, make_custom, snapshot, write
 from .test_patch_remote import give, hashes, inventory, twins
 
 if TYPE_CHECKING:
@@ -34,14 +32,17 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.sshd", "tests.patch_remote_fixtures"]
 
 
-def plan_for(lab: SshdLab, server: Sshd, scratch: Path, pkg: Path, remote: Path, to: int) -> Plan:
-    """Plan a patch-level playbook for ``lx1`` (installation ``remote``, target ``to``)."""
+def plan_for(
+    lab: SshdLab, server: Sshd, scratch: Path, pkg: Path, remote: Path, to: int, extra: str = ""
+) -> Plan:
+    """Plan a patch-level playbook for ``lx1`` (installation ``remote``, target ``to``;
+    ``extra``: more package lines)."""
     book = scratch / "patch.yml"
     book.write_text(
         f"name: lx1 to patch level {to}\n"
         "package:\n  name: MPWEB427_106_5\n  kind: patch-level\n"
         f"  source: '{pkg}'\n  version: '4.2.7.106.{to}'\n  level: {to}\n"
-        f"  install_dir: '{remote}'\n"
+        f"  install_dir: '{remote}'\n{extra}"
         "targets: [lx1]\n"
         "preflight:\n  - {check: patch-consistency, gate: host}\n"
         "  - {check: patch-compatibility, gate: host}\n"
@@ -134,18 +135,41 @@ def test_earlier_version_file_fails_the_consistency_preflight(
     assert snapshot(remote) == before
 
 
-def test_windows_host_is_a_clear_fatal_error() -> None:
-    params = {"check": "patch-consistency", "install_dir": "C:\\MPWeb", "source": "x.zip"}
-    action = Action("w/pre", "preflight", "web1", None, params, (), 1)
-    facts = {"hosts": {"web1": {"platform": "windows"}}}
+def test_customization_package_is_reapplied_by_the_step(
+    lab: SshdLab, server: Sshd, product: Product, scratch: Path, tmp_path: Path
+) -> None:
+    local, remote = twins(lab, scratch, product.package, 1)
+    for root in (local, remote):
+        write(root / "web/index.asp", b"my own index\n", T0 + 400 * DAY)
+    give(lab, remote)
+    custom = make_custom(
+        tmp_path, {5: {"web/index.asp": b"my index for level 5\n"}}, T0 + 900 * DAY
+    )
+    with open_package(product.package) as pkg, open_custom(custom, pkg.manifest) as cpkg:
+        local_upgrade(pkg, local, 5, custom=cpkg)
+    extra = f"  customization: '{custom}'\n"
+    plan = plan_for(lab, server, scratch, product.package, remote, 5, extra)
+    params = {a.id.split("/", 1)[1]: dict(a.params) for a in plan.actions}
+    assert params["install"]["customization"] == str(custom)
+    assert params["preflight/patch-compatibility"]["customization"] == str(custom)
+    states = run(lab, server, plan, Journal(tmp_path / "journal.sqlite"))
+    assert {s for s, _ in states.values()} == {"done"}, states
+    assert (remote / "web/index.asp").read_bytes() == b"my index for level 5\n"
+    assert hashes(remote) == hashes(local)
 
-    def connect(host: str) -> Any:
-        raise AssertionError("no connection expected")
 
-    connect_fn: Callable[[str], Any] = connect
-    driver = TransportDriver(facts, connect_fn)
-    with pytest.raises(FatalError, match="Windows hosts are not done yet"):
-        driver.apply(action, 60)
+def test_force_lets_the_step_break_customizations(
+    lab: SshdLab, server: Sshd, product: Product, scratch: Path, tmp_path: Path
+) -> None:
+    _, remote = twins(lab, scratch, product.package, 1)
+    write(remote / "web/index.asp", b"my own index\n", T0 + 400 * DAY)
+    give(lab, remote)
+    plan = plan_for(lab, server, scratch, product.package, remote, 5, "  force: true\n")
+    states = run(lab, server, plan, Journal(tmp_path / "journal.sqlite"))
+    assert {s for s, _ in states.values()} == {"done"}, states
+    assert (remote / "web/index.asp").read_bytes() == content("web/index.asp", 5)
+    log = (remote / "install.log").read_text()
+    assert "forced: these files lose their customizations: web/index.asp" in log
 
 
 def test_install_dir_is_for_patch_level_packages_only() -> None:

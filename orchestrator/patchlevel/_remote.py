@@ -1,8 +1,10 @@
-"""Reaching an inventory host for ``patch check|compat|upgrade --host HOST -i INVENTORY``,
-and the services checks run on that host (Linux over SSH only)."""
+"""Reaching an inventory host for ``patch check|compat|upgrade --host HOST -i INVENTORY``:
+the installation as a facts source (:class:`._source.RemoteSource` on Linux,
+:class:`._windows.WindowsSource` on Windows) and the services checks run on that host."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,14 +12,24 @@ from ..errors import InputError
 from ..transports._connect import transport_factory
 from ..transports._protocol import Transport
 from ..transports._quote import sh_quote
-from ._source import FactsTransport, remote_read
-from ._state import PID_FILE, STATE_DIR, parse_pids
+from ._source import RemoteSource, remote_read
+from ._state import PID_FILE, STATE_DIR, ServicesCheck, parse_pids
+from ._windows import Identity, WindowsServicesCheck, WindowsSource, default_key
 
 
-def connect_host(inventory: Path, host: str) -> FactsTransport:
+@dataclass(frozen=True)
+class HostLink:
+    """A host of the inventory and its transport (nothing connected until the first call)."""
+
+    host: str
+    platform: str
+    transport: Transport
+
+
+def connect_host(inventory: Path, host: str) -> HostLink:
     """A transport to ``host`` of ``inventory`` (credentials as for ``apply``: the
-    environment's ORCHESTRATOR_PASSWORD[_HOST] or the inventory's variables). Nothing is
-    connected until the first call."""
+    environment's ORCHESTRATOR_PASSWORD[_HOST] or the inventory's variables): SSH for a Linux
+    host; WinRM, or OpenSSH with the PowerShell interpreter, for a Windows host."""
     from ..inventory import load_inventory
 
     inv = load_inventory(inventory)
@@ -25,18 +37,43 @@ def connect_host(inventory: Path, host: str) -> FactsTransport:
         known = ", ".join(sorted(inv.facts.hosts)[:10]) or "none"
         raise InputError(f"--host {host}: not in the inventory {inventory} (hosts: {known})")
     info = inv.facts.hosts[host]
-    if info.platform == "windows":
-        raise InputError(
-            f"--host {host}: a Windows host; remote patch levels are done for Linux over SSH "
-            "only (the registry value and a PowerShell upgrade script are not done yet)"
-        )
-    if info.connection.kind != "ssh":
+    if info.platform != "windows" and info.connection.kind != "ssh":
         raise InputError(f"--host {host}: connection {info.connection.kind!r}: use ssh")
     facts = inv.facts.to_contract([host])
     transport = transport_factory(facts, inv.host_vars)(host)
-    if not hasattr(transport, "file_facts"):  # pragma: no cover - ssh always has it
-        raise InputError(f"--host {host}: the transport cannot gather file facts")
-    return transport  # type: ignore[return-value]
+    return HostLink(host, info.platform, transport)
+
+
+def open_source(
+    link: HostLink, install: str, identity: Identity, registry_key: str | None = None
+) -> RemoteSource | WindowsSource:
+    """The installation ``install`` on the host, as the checks and the upgrade see it
+    (``identity``: the package's product, release and build)."""
+    if link.platform == "windows":
+        key = registry_key or default_key(identity[0])
+        return WindowsSource(link.host, link.transport, install, key, identity)
+    if registry_key:
+        raise InputError(f"--registry-key: {link.host} is a Linux host (the level is a file)")
+    if not hasattr(link.transport, "file_facts"):  # pragma: no cover - ssh always has it
+        raise InputError(f"--host {link.host}: the transport cannot gather file facts")
+    return RemoteSource(link.host, link.transport, install)  # type: ignore[arg-type]
+
+
+def services_check(
+    source: RemoteSource | WindowsSource, names: Sequence[str], command: str | None
+) -> ServicesCheck:
+    """How the upgrade tells whether the product's services run on the host: ``command``
+    when given; on Windows the named services (required); on Linux the pid-file convention."""
+    if command:
+        return RemoteCommandCheck(source.transport, command)
+    if isinstance(source, WindowsSource):
+        if not names:
+            raise InputError(
+                f"{source.host} is a Windows host: name the product's services (--service "
+                "NAME, repeatable; IIS is W3SVC) or give --services-running-check CMD"
+            )
+        return WindowsServicesCheck(source.host, source.transport, tuple(names))
+    return RemotePidCheck(source.transport, source.install)
 
 
 @dataclass(frozen=True)

@@ -12,21 +12,10 @@ times back, and exits 1 (2 if the rollback itself failed). Output: one ``R k`` /
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from ..transports._quote import sh_quote as q
+from ._remote_ops import Op
 
-
-@dataclass(frozen=True)
-class Op:
-    """Write the staged file ``k`` to ``path`` (stamped ``mtime``), or remove ``path``."""
-
-    kind: Literal["write", "remove"]
-    path: str
-    level: int
-    what: str = ""
-    mtime: int = 0
+__all__ = ["Op", "log_lines", "upgrade_script"]
 
 
 def _dirs(ops: list[Op]) -> list[str]:

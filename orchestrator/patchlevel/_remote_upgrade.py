@@ -1,10 +1,13 @@
-"""Upgrading an installation on a Linux host over SSH, all or nothing.
+"""Upgrading an installation on a remote host, all or nothing (Linux over SSH, Windows over
+WinRM or OpenSSH: the host side is a :class:`._remote_ops.RemoteInstall`).
 
-The same refusals and checks as :func:`._upgrade.upgrade` (services by the pid-file
-convention checked on the host, or a command run there; customizations that would break
-unless forced); then the files of levels current+1..N, the customizations to re-apply and
-the new state file are uploaded (SFTP) to ``<install>/.orchestrator/staging-<id>/`` and
-ONE sh script (:mod:`._remote_script`) applies them, rolling back on any failure.
+The same refusals and checks as :func:`._upgrade.upgrade` (the services check given: on
+Linux the pid-file convention or a command run on the host, on Windows the named services;
+customizations that would break unless forced); then the files of levels current+1..N and
+the customizations to re-apply (plus, on Linux, the new state file) are uploaded to
+``<install>/.orchestrator/staging-<id>/<k>`` and ONE host-side script applies them and
+records the level (:mod:`._remote_script` in sh, :mod:`._windows_ps` in PowerShell, which
+writes the registry), rolling back on any failure.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO
 
 from ..errors import InputError
 from ._archive import CustomPackage, PatchPackage
 from ._facts import FileFact
-from ._remote_script import Op, log_lines, upgrade_script
-from ._source import FactsTransport, RemoteSource
+from ._log import LOG_NAME
+from ._remote_ops import Op, RemoteInstall
 from ._state import STATE_DIR, STATE_FILE, InstallState, ServicesCheck, check_state, now_iso
 from ._upgrade import LevelStats, UpgradeFailed, UpgradeRefused, UpgradeResult, _preflight
 
@@ -62,8 +65,10 @@ def _plan(
     to: int,
     facts: dict[str, FileFact | None],
     result: UpgradeResult,
+    state: InstallState | None,
 ) -> list[Staged]:
-    """The net effect of levels start+1..to and the customizations, as the local upgrade."""
+    """The net effect of levels start+1..to and the customizations, as the local upgrade;
+    with ``state``, its state file as the last op."""
     m = pkg.manifest
     skip = {p for p in m.state(start) if facts.get(p) is None}
     net: dict[str, Staged] = {}
@@ -93,7 +98,8 @@ def _plan(
             op = Op("write", path, cv.level, what, cv.timestamp)
             net[path] = Staged(op, ("custom", cv.level), cv.sha256, cv.size)
             result.customizations.append((path, cv.level))
-    state = InstallState(m.product, m.release, m.build, to, now_iso(), pkg.path.name)
+    if state is None:
+        return list(net.values())
     data = (json.dumps(state.to_json(), indent=2) + "\n").encode()
     stamp = int(datetime.now(UTC).timestamp())
     state_op = Op("write", f"{STATE_DIR}/{STATE_FILE}", to, f"(patch level {to})", stamp)
@@ -124,7 +130,7 @@ def _extract(pkg: PatchPackage, custom: CustomPackage | None, item: Staged, targ
 
 def remote_upgrade(
     pkg: PatchPackage,
-    source: RemoteSource,
+    source: RemoteInstall,
     to: int,
     *,
     custom: CustomPackage | None = None,
@@ -135,8 +141,8 @@ def remote_upgrade(
 
     Raises :class:`UpgradeRefused` (nothing changed), :class:`UpgradeFailed` (rolled back),
     :class:`InputError`, or the transport's errors."""
-    m, t, install = pkg.manifest, source.transport, source.install.rstrip("/") or "/"
-    recorded, _ = check_state(source.state(), m, f"{source.where}/{STATE_DIR}/{STATE_FILE}")
+    m = pkg.manifest
+    recorded, _ = check_state(source.state(), m, source.state_where)
     start = recorded or 0
     if not 0 <= to <= m.level:
         raise InputError(f"--to {to}: the package has patch levels 0..{m.level}")
@@ -148,12 +154,8 @@ def remote_upgrade(
         f"0..{m.level}), customization package {custom.path.name if custom else '(none)'}, "
         f"install {source.where}"
     )
-    logfile = Path(install, "install.log")
-    result = UpgradeResult(start, to, recorded is None, log=logfile)
-
-    def flush() -> None:
-        t.run(log_lines(install, log.lines), timeout=60)
-
+    logfile = source.join(LOG_NAME)
+    result = UpgradeResult(start, to, recorded is None, log=Path(logfile))
     try:
         if to == start:
             log.write(f"already at patch level {to}: nothing to do")
@@ -167,62 +169,59 @@ def remote_upgrade(
             )  # fmt: skip
         how = "assumed: no level recorded" if recorded is None else "recorded"
         log.write(f"current patch level {start} ({how}); target level {to}")
+        install = (PureWindowsPath, PurePosixPath)[source.state_file](source.install)
         facts, result.check, result.compat, result.forced = _preflight(
-            pkg, Path(install), to, recorded, custom, force, log, source
+            pkg, install, to, recorded, custom, force, log, source
         )
     finally:
         if to == start or not result.check:
-            flush()
+            source.append_log(log.lines)
     ident = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{os.getpid()}-level-{start}-to-{to}"
-    staging = f"{install}/{STATE_DIR}/staging-{ident}"
-    backup = f"{install}/{STATE_DIR}/backups/{ident}"
-    items = _plan(pkg, custom, start, to, facts, result)
+    staging = source.join(STATE_DIR, f"staging-{ident}")
+    backup = source.join(STATE_DIR, "backups", ident)
+    state = InstallState(m.product, m.release, m.build, to, now_iso(), pkg.path.name)
+    items = _plan(pkg, custom, start, to, facts, result, state if source.state_file else None)
     result.backup = Path(backup)
-    _stage(pkg, custom, t, staging, items)
-    script = upgrade_script(install, staging, backup, [i.op for i in items], log.lines, start)
-    done = t.run(script, timeout=600 + len(items))
+    _stage(pkg, custom, source, staging, items)
+    done = source.run_upgrade(staging, backup, [i.op for i in items], log.lines, start, state)
     if done.exit_code != 0:
-        why = (done.stderr.strip().splitlines() or [f"exit {done.exit_code}"])[-1]
         if done.exit_code in (1, 3):
             raise UpgradeFailed(
-                f"{source.host}: upgrade to level {to} failed ({why}); rolled back to patch "
-                f"level {start}; details in {logfile} on the host"
+                f"{source.host}: upgrade to level {to} failed ({done.why}); rolled back to "
+                f"patch level {start}; details in {logfile} on the host"
             )
-        raise UpgradeFailed(f"{source.host}: upgrade to level {to} failed: {why}")
-    _count(result, items, done.stdout)
+        raise UpgradeFailed(f"{source.host}: upgrade to level {to} failed: {done.why}")
+    _count(result, items, done.done)
     tail = [f"recorded patch level {to} (version {m.release}.{m.build}.{to})"]
     tail.append(f"upgrade to patch level {to} done")
-    t.run(log_lines(install, [f"{now_iso()} {line}" for line in tail]), timeout=60)
+    source.append_log([f"{now_iso()} {line}" for line in tail])
     return result
 
 
 def _stage(
     pkg: PatchPackage,
     custom: CustomPackage | None,
-    t: FactsTransport,
+    source: RemoteInstall,
     staging: str,
     items: list[Staged],
 ) -> None:
-    """Upload every op's content to ``staging/<k>`` (SFTP)."""
-    from ..transports._quote import sh_quote
-
-    made = t.run(f"mkdir -p -- {sh_quote(staging)}", timeout=60)
-    if made.exit_code != 0:
-        raise InputError(f"cannot create {staging} on the host: {made.stderr.strip()}")
+    """Upload every op's content to ``staging/<k>`` (SFTP, or WinRM file steps)."""
+    source.make_dir(staging)
+    sep = "/" if source.state_file else "\\"
     local = Path(tempfile.mkdtemp(prefix="orch-patch-stage-"))
     try:
         for k, item in enumerate(items):
             if item.op.kind == "write":
                 _extract(pkg, custom, item, local / str(k))
-                t.put(local / str(k), f"{staging}/{k}")
+                source.transport.put(local / str(k), f"{staging}{sep}{k}")
     finally:
         shutil.rmtree(local, ignore_errors=True)
 
 
-def _count(result: UpgradeResult, items: list[Staged], stdout: str) -> None:
-    """Per-level counts from the script's ``R k`` / ``A k`` / ``X k`` lines."""
+def _count(result: UpgradeResult, items: list[Staged], done: list[str]) -> None:
+    """Per-level counts from the host's ``R k`` / ``A k`` / ``X k`` lines."""
     stats = {s.level: s for s in result.levels}
-    for line in stdout.splitlines():
+    for line in done:
         tag, _, k = line.partition(" ")
         if not k.isdigit() or int(k) >= len(items):
             continue

@@ -7,16 +7,19 @@ compat logic (:mod:`._check`, :mod:`._compat`) is shared by both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import InputError, TransientError
 from ..transports._protocol import Transport
 from ..transports._quote import sh_quote
 from ._facts import FileFact, gather_facts
-from ._state import InstallState, parse_state, read_state, state_path
+from ._state import STATE_DIR, STATE_FILE, InstallState, parse_state, read_state, state_path
+
+if TYPE_CHECKING:
+    from ._remote_ops import Op, UpgradeRun
 
 
 class FactsSource(Protocol):
@@ -25,6 +28,11 @@ class FactsSource(Protocol):
     @property
     def where(self) -> str:
         """How reports name the installation (``DIR`` or ``HOST:DIR``)."""
+        ...
+
+    @property
+    def state_where(self) -> str:
+        """Where the level is recorded, for messages (a file, or a registry key)."""
         ...
 
     def state(self) -> InstallState | None:
@@ -46,6 +54,11 @@ class LocalSource:
     def where(self) -> str:
         """The directory."""
         return str(self.install)
+
+    @property
+    def state_where(self) -> str:
+        """The state file."""
+        return str(state_path(self.install))
 
     def state(self) -> InstallState | None:
         """The local state file."""
@@ -87,7 +100,8 @@ def remote_read(transport: Transport, path: str, *, must_exist_dir: str = "") ->
 
 @dataclass
 class RemoteSource:
-    """An installation directory on a host reached over SSH (Linux, POSIX sh)."""
+    """An installation directory on a host reached over SSH (Linux, POSIX sh); also the
+    host side of the remote upgrade (:class:`._remote_ops.RemoteInstall`)."""
 
     host: str
     transport: FactsTransport
@@ -95,6 +109,8 @@ class RemoteSource:
     timeout: float = 300
     #: How many ``file_facts`` round trips were made (the tests count them).
     fact_calls: int = 0
+    #: The state is a file the upgrade script writes as its last op.
+    state_file = True
 
     @property
     def where(self) -> str:
@@ -125,3 +141,45 @@ class RemoteSource:
                 continue
             out[rel] = FileFact(str(item["sha256"]), int(item["size"]), float(item["mtime"]))
         return out
+
+    # -- the host side of the upgrade (see _remote_ops.RemoteInstall) -----------------------
+    @property
+    def state_where(self) -> str:
+        """``HOST:DIR/.orchestrator/patchlevel.json``."""
+        return f"{self.where.rstrip('/')}/{STATE_DIR}/{STATE_FILE}"
+
+    def join(self, *parts: str) -> str:
+        """A path under the installation directory."""
+        return "/".join([self.install.rstrip("/"), *parts])
+
+    def append_log(self, lines: Sequence[str]) -> None:
+        """Append ready-made lines to ``install.log`` (one round trip)."""
+        from ._remote_script import log_lines
+
+        if lines:
+            self.transport.run(log_lines(self.install.rstrip("/") or "/", list(lines)), timeout=60)
+
+    def make_dir(self, path: str) -> None:
+        """``mkdir -p``."""
+        made = self.transport.run(f"mkdir -p -- {sh_quote(path)}", timeout=60)
+        if made.exit_code != 0:
+            raise InputError(f"cannot create {path} on {self.host}: {made.stderr.strip()}")
+
+    def run_upgrade(
+        self,
+        staging: str,
+        backup: str,
+        ops: Sequence[Op],
+        pre_log: Sequence[str],
+        start: int,
+        state: InstallState,
+    ) -> UpgradeRun:
+        """ONE sh script (:func:`._remote_script.upgrade_script`); ``state`` is its last op."""
+        from ._remote_ops import UpgradeRun
+        from ._remote_script import upgrade_script
+
+        root = self.install.rstrip("/") or "/"
+        script = upgrade_script(root, staging, backup, list(ops), list(pre_log), start)
+        done = self.transport.run(script, timeout=600 + len(ops))
+        why = (done.stderr.strip().splitlines() or [f"exit {done.exit_code}"])[-1]
+        return UpgradeRun(done.exit_code, done.stdout.splitlines(), why)

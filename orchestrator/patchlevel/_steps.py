@@ -1,8 +1,10 @@
-"""The patch-level playbook step on a Linux host over SSH: probe/apply/verify of the
-patch-consistency and patch-compatibility preflights, the patch-level install and the
-patch-level verify, for actions that carry ``install_dir`` (see docs/patch-packages.md,
-"Playbook step"). The package file (``source``) is read by the controller; the host's facts
-come from :class:`._source.RemoteSource`, the upgrade is :func:`._remote_upgrade.remote_upgrade`.
+"""The patch-level playbook step: probe/apply/verify of the patch-consistency and
+patch-compatibility preflights, the patch-level install and the patch-level verify, for
+actions that carry ``install_dir`` (see docs/patch-packages.md, "Playbook step"), on a Linux
+host over SSH or a Windows host over WinRM/OpenSSH. The package file (``source``) and the
+customization package (``customization``) are read by the controller; the host's state and
+facts come from :func:`._remote.open_source`, the upgrade is
+:func:`._remote_upgrade.remote_upgrade`.
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..engine._protocols import StepResult
 from ..errors import FatalError, InputError, VerificationFailed
 from ..plan import Action
-from ._archive import PatchPackage, open_package
+from ..transports._protocol import Transport
+from ._archive import CustomPackage, PatchPackage, open_custom, open_package
 from ._check import VERDICTS, CheckReport, check_consistency
 from ._compat import check_compatibility
-from ._manifest import describe
-from ._remote import RemoteCommandCheck, RemotePidCheck
+from ._manifest import Manifest, describe
+from ._names import parse_package_name
+from ._remote import HostLink, open_source, services_check
 from ._remote_upgrade import remote_upgrade
-from ._source import FactsTransport, RemoteSource
-from ._state import STATE_DIR, STATE_FILE, InstallState, ServicesCheck, check_state
+from ._source import RemoteSource
+from ._state import InstallState, ServicesCheck, check_state
 from ._upgrade import UpgradeFailed, UpgradeRefused
+from ._windows import WindowsSource
 
 #: Consistency verdicts that fail the preflight unless its ``fail_on`` says otherwise.
 DEFAULT_FAIL_ON = ("earlier-version", "unreadable")
@@ -42,11 +48,13 @@ def is_patch_step(action: Action) -> bool:
 
 @dataclass
 class PatchStep:
-    """One patch-level action on ``host``, reached through ``transport``."""
+    """One patch-level action on ``host`` (``platform`` linux or windows), reached through
+    ``transport``."""
 
     host: str
-    transport: FactsTransport
+    transport: Transport
     action: Action
+    platform: str = "linux"
 
     # -- plumbing ----------------------------------------------------------------------------
     def _param(self, key: str) -> str:
@@ -64,34 +72,57 @@ class PatchStep:
         except ValueError:
             raise FatalError(f"{self.action.id}: {raw!r} is not a patch level") from None
 
-    @property
-    def source(self) -> RemoteSource:
-        """The installation, seen over the transport."""
-        return RemoteSource(self.host, self.transport, self._param("install_dir"))
+    def source(self, manifest: Manifest | None = None) -> RemoteSource | WindowsSource:
+        """The installation, seen over the transport (on Windows the registry key and the
+        product come from ``manifest``, else from the ``package`` name)."""
+        if manifest is not None:
+            identity = (manifest.product, manifest.release, manifest.build)
+        else:
+            try:
+                name = parse_package_name(self._param("package") + ".zip")
+            except InputError as exc:
+                raise FatalError(f"{self.action.id}: {exc}") from None
+            identity = (name.product, name.release, name.build)
+        key = self.action.params.get("registry_key")
+        link = HostLink(self.host, self.platform, self.transport)
+        try:
+            return open_source(link, self._param("install_dir"), identity, key and str(key))
+        except InputError as exc:
+            raise FatalError(f"{self.action.id}: {exc}") from None
 
     @contextmanager
-    def _package(self) -> Iterator[PatchPackage]:
+    def _package(self) -> Iterator[tuple[PatchPackage, CustomPackage | None]]:
+        custom: CustomPackage | None = None
         try:
             with open_package(Path(self._param("source"))) as pkg:
-                yield pkg
+                if self.action.params.get("customization"):
+                    custom = open_custom(Path(self._param("customization")), pkg.manifest)
+                try:
+                    yield pkg, custom
+                finally:
+                    if custom is not None:
+                        custom.close()
         except InputError as exc:
             raise FatalError(f"{self.host}: {exc}") from None
 
-    def _state(self, src: RemoteSource) -> InstallState | None:
+    def _state(self, src: RemoteSource | WindowsSource) -> InstallState | None:
         try:
             return src.state()
         except InputError as exc:
             raise FatalError(f"{self.host}: {exc}") from None
 
-    def _check(self, pkg: PatchPackage, src: RemoteSource) -> CheckReport:
+    def _check(
+        self, pkg: PatchPackage, custom: CustomPackage | None, src: RemoteSource | WindowsSource
+    ) -> CheckReport:
         """The consistency check on the host's facts (one round trip for the facts)."""
         m = pkg.manifest
         try:
-            where = f"{src.where}/{STATE_DIR}/{STATE_FILE}"
-            recorded, _ = check_state(self._state(src), m, where)
+            recorded, _ = check_state(self._state(src), m, src.state_where)
         except InputError as exc:
             raise FatalError(f"{self.host}: {exc}") from None
-        return check_consistency(m, src.facts(m.paths), recorded)
+        cm = custom.manifest if custom else None
+        paths = sorted(set(m.paths) | set(cm.files if cm else ()))
+        return check_consistency(m, src.facts(paths), recorded, cm)
 
     # -- the checks ----------------------------------------------------------------------
     def _consistency(self) -> str:
@@ -99,9 +130,9 @@ class PatchStep:
         unknown = sorted(set(fail_on) - set(VERDICTS))
         if unknown:
             raise FatalError(f"{self.action.id}: fail_on: unknown verdict(s) {unknown}")
-        src = self.source
-        with self._package() as pkg:
-            report = self._check(pkg, src)
+        with self._package() as (pkg, custom):
+            src = self.source(pkg.manifest)
+            report = self._check(pkg, custom, src)
         counts = ", ".join(f"{n} {v}" for v, n in report.counts().items() if n) or "consistent"
         bad = [f for f in report.findings if f.verdict in fail_on]
         summary = f"{src.where} at patch level {report.level}: {counts}"
@@ -112,12 +143,13 @@ class PatchStep:
         return summary
 
     def _compatibility(self) -> str:
-        to, src = self._level(), self.source
-        with self._package() as pkg:
-            report = self._check(pkg, src)
+        to = self._level()
+        with self._package() as (pkg, custom):
+            src = self.source(pkg.manifest)
+            report = self._check(pkg, custom, src)
             if to > pkg.manifest.level:
                 raise FatalError(f"level {to}: the package has levels 0..{pkg.manifest.level}")
-            compat = check_compatibility(pkg.manifest, report)
+            compat = check_compatibility(pkg.manifest, report, custom.manifest if custom else None)
         if to < report.level:
             raise VerificationFailed(
                 f"{src.where} is at patch level {report.level}, above the target {to}"
@@ -125,6 +157,11 @@ class PatchStep:
         if to == report.level:
             return f"{src.where} is already at patch level {to}"
         target = compat.at(to)
+        if not target.compatible and self.action.params.get("force") is True:
+            return (
+                f"{src.where}: patch level {to} is forced; these lose their customizations: "
+                + "; ".join(target.lines())
+            )
         if not target.compatible:
             raise VerificationFailed(
                 f"{src.where}: patch level {to} would break customizations: "
@@ -135,7 +172,7 @@ class PatchStep:
 
     def _recorded(self) -> tuple[bool, str]:
         """Whether the recorded level (or version, for a full ``expect``) is the target."""
-        src, to = self.source, self._level()
+        src, to = self.source(), self._level()
         state = self._state(src)
         if state is None:
             return False, f"{src.where}: no patch level recorded (target {to})"
@@ -144,11 +181,15 @@ class PatchStep:
             return state.version == expect, f"{src.where}: version {state.version}"
         return state.level == to, f"{src.where}: patch level {state.level} (target {to})"
 
-    def _services(self) -> ServicesCheck:
-        command = self.action.params.get("services_running_check")
-        if command:
-            return RemoteCommandCheck(self.transport, str(command))
-        return RemotePidCheck(self.transport, self._param("install_dir"))
+    def _services(self, src: RemoteSource | WindowsSource) -> ServicesCheck:
+        p: dict[str, Any] = dict(self.action.params)
+        command = p.get("services_running_check")
+        try:
+            return services_check(
+                src, [str(s) for s in p.get("services", [])], command and str(command)
+            )
+        except InputError as exc:
+            raise FatalError(f"{self.action.id}: {exc} (the playbook's `services`)") from None
 
     # -- probe / apply / verify ----------------------------------------------------------
     def probe(self) -> bool:
@@ -170,10 +211,13 @@ class PatchStep:
         return StepResult(0, message)
 
     def _upgrade(self) -> str:
-        to, src = self._level(), self.source
-        with self._package() as pkg:
+        to, force = self._level(), self.action.params.get("force") is True
+        with self._package() as (pkg, custom):
+            src = self.source(pkg.manifest)
             try:
-                result = remote_upgrade(pkg, src, to, services=self._services())
+                result = remote_upgrade(
+                    pkg, src, to, custom=custom, force=force, services=self._services(src)
+                )
             except (UpgradeRefused, UpgradeFailed, InputError) as exc:
                 raise FatalError(str(exc)) from None
         return f"{src.where}: patch level {result.from_level} -> {result.to_level}"

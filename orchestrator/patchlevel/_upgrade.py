@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Protocol
 
 from ..errors import InputError, OrchestratorError, location
@@ -181,7 +181,7 @@ def _levels(install: Path, m: Manifest, to: int) -> tuple[int | None, int]:
 
 def _preflight(
     pkg: PatchPackage,
-    install: Path,
+    install: PurePath,
     to: int,
     recorded: int | None,
     custom: CustomPackage | None,
@@ -192,7 +192,7 @@ def _preflight(
     """Both checks, logged; refuses a level that breaks customizations unless forced."""
     m = pkg.manifest
     paths = sorted(set(m.paths) | set(custom.manifest.files if custom else ()))
-    facts = (source or LocalSource(install)).facts(paths)
+    facts = (source or LocalSource(Path(install))).facts(paths)
     cm = custom.manifest if custom else None
     check = check_consistency(m, facts, recorded, cm)
     compat = check_compatibility(m, check, cm)

@@ -22,13 +22,15 @@ from ._archive import CustomPackage, PatchPackage, open_custom, open_package
 from ._build import build_custom_package, build_package
 from ._check import check_consistency
 from ._compat import check_compatibility
+from ._manifest import Manifest
 from ._names import parse_package_name
-from ._remote import RemoteCommandCheck, RemotePidCheck, connect_host
+from ._remote import connect_host, open_source, services_check
 from ._remote_upgrade import remote_upgrade
 from ._source import FactsSource, LocalSource, RemoteSource
-from ._state import STATE_DIR, STATE_FILE, CommandCheck, ServicesCheck, check_state, state_path
+from ._state import CommandCheck, ServicesCheck, check_state
 from ._txn import pending
 from ._upgrade import upgrade
+from ._windows import WindowsSource
 
 
 def _level_arg(text: str) -> tuple[int, str]:
@@ -80,11 +82,17 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("--custom", type=Path, help="customization package, PKG_custom.zip")
         p.add_argument("--format", choices=("text", "json"), default="text")
         p.add_argument(
-            "--host", help="the installation is on this inventory host (Linux, over SSH)"
+            "--host",
+            help="the installation is on this inventory host (Linux over SSH; Windows over "
+            "WinRM or OpenSSH)",
         )
         p.add_argument(
             "-i", "--inventory", type=Path, help="the inventory file or directory (with --host)"
         )
+        p.add_argument(
+            "--registry-key", metavar="KEY",
+            help="Windows hosts: the key holding PatchLevel (default HKLM:\\SOFTWARE\\<Product>)",
+        )  # fmt: skip
         if name == "upgrade":
             p.add_argument("--to", type=int, required=True, help="the patch level to reach")
             p.add_argument(
@@ -92,8 +100,14 @@ def add_parsers(sub: Any) -> None:
             )
             p.add_argument(
                 "--services-running-check", metavar="CMD",
-                help="shell command: exit 0 = services running, 1 = stopped "
-                "(default: live pids in <install>/.orchestrator/services.pid)",
+                help="command (sh; PowerShell on Windows hosts): exit 0 = services running, "
+                "1 = stopped (default: live pids in <install>/.orchestrator/services.pid; on "
+                "Windows hosts the --service names)",
+            )  # fmt: skip
+            p.add_argument(
+                "--service", action="append", default=[], metavar="NAME",
+                help="Windows hosts: a service (name or display name) that must be stopped "
+                "(repeatable)",
             )  # fmt: skip
 
 
@@ -156,24 +170,30 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _source(args: argparse.Namespace, stack: contextlib.ExitStack) -> FactsSource:
+def _source(
+    args: argparse.Namespace, stack: contextlib.ExitStack, manifest: Manifest
+) -> FactsSource | RemoteSource | WindowsSource:
     """The local directory, or with ``--host`` the installation on that inventory host."""
     if args.host is None:
         if args.inventory is not None:
             raise InputError("-i/--inventory needs --host HOST")
+        if args.registry_key or getattr(args, "service", None):
+            raise InputError("--registry-key and --service are for Windows hosts (--host)")
         return LocalSource(args.install)
     if args.inventory is None:
         raise InputError("--host needs -i/--inventory INVENTORY")
-    transport = connect_host(args.inventory, args.host)
-    stack.callback(transport.close)
-    return RemoteSource(args.host, transport, args.install.as_posix())
+    link = connect_host(args.inventory, args.host)
+    stack.callback(link.transport.close)
+    install = str(args.install) if link.platform == "windows" else args.install.as_posix()
+    identity = (manifest.product, manifest.release, manifest.build)
+    return open_source(link, install, identity, args.registry_key)
 
 
 def _context(
     args: argparse.Namespace, pkg: PatchPackage, custom: CustomPackage | None, src: FactsSource
 ) -> tuple[render.Context, int | None]:
-    remote = isinstance(src, RemoteSource)
-    where = f"{src.where}/{STATE_DIR}/{STATE_FILE}" if remote else state_path(args.install)
+    remote = isinstance(src, RemoteSource | WindowsSource)
+    where = src.state_where
     recorded, _ = check_state(src.state(), pkg.manifest, where)
     ctx = render.Context(
         package=pkg.path.name,
@@ -207,7 +227,7 @@ def _checked(args: argparse.Namespace, compat: bool) -> int:
 
     def body(pkg: PatchPackage, custom: CustomPackage | None) -> int:
         with contextlib.ExitStack() as stack:
-            src = _source(args, stack)
+            src = _source(args, stack, pkg.manifest)
             ctx, recorded = _context(args, pkg, custom, src)
             facts = src.facts(pkg.manifest.paths)
         cm = custom.manifest if custom else None
@@ -238,14 +258,9 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     def body(pkg: PatchPackage, custom: CustomPackage | None) -> int:
         services: ServicesCheck | None = None
         with contextlib.ExitStack() as stack:
-            src = _source(args, stack)
-            if isinstance(src, RemoteSource):
-                cmd = args.services_running_check
-                remote: ServicesCheck = (
-                    RemoteCommandCheck(src.transport, cmd)
-                    if cmd
-                    else RemotePidCheck(src.transport, src.install)
-                )
+            src = _source(args, stack, pkg.manifest)
+            if isinstance(src, RemoteSource | WindowsSource):
+                remote = services_check(src, args.service, args.services_running_check)
                 result = remote_upgrade(
                     pkg, src, args.to, custom=custom, force=args.force, services=remote
                 )

@@ -8,6 +8,7 @@ uninstall, install, reboot, components, restore, start services) → ``verify`` 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,7 +175,11 @@ class HostWork:
                 product_code=pkg.replaces.get("product_code"),
             )
         after = self._add(
-            "install", "install", after, f"Install {pkg.name} on {h}", **install_params(pkg)
+            "install",
+            "install",
+            after,
+            f"Install {pkg.name} on {h}",
+            **install_params(pkg, self.ctx.pb.services),
         )
         if pb.reboot != "never":
             reason = "policy: always" if pb.reboot == "always" else "if the installer asks for it"
@@ -249,8 +254,10 @@ class HostWork:
         return self.post(self.verify(self.core(self.prepare(after))))
 
 
-def install_params(pkg: Package) -> dict[str, Any]:
-    """The params of the main ``install`` action."""
+def install_params(pkg: Package, services: Sequence[str] = ()) -> dict[str, Any]:
+    """The params of the main ``install`` action. A patch-level step (``install_dir``) also
+    gets the product's ``services`` (the upgrade refuses while they run on Windows) and the
+    package's ``customization``, ``force`` and ``registry_key`` when set."""
     params: dict[str, Any] = {
         "package": pkg.name,
         "version": pkg.version,
@@ -264,6 +271,9 @@ def install_params(pkg: Package) -> dict[str, Any]:
         params["level"] = pkg.level
     if pkg.install_dir is not None:
         params["install_dir"] = pkg.install_dir
+        params.update(_patch_extras(pkg, with_force=True))
+        if services:
+            params["services"] = list(services)
     if pkg.product_code:
         params["product_code"] = pkg.product_code
     if pkg.properties:
@@ -283,6 +293,10 @@ def check_params(pkg: Package | None, check: Check) -> dict[str, Any]:
     if pkg is None or pkg.install_dir is None or check.check not in PATCH_CHECKS:
         return params
     params["install_dir"] = pkg.install_dir
+    params.setdefault("package", pkg.name)
+    for key, value in _patch_extras(pkg, with_force=check.check == "patch-compatibility").items():
+        if check.check != "patch-level" or key == "registry_key":
+            params.setdefault(key, value)
     if check.check != "patch-level":
         params.setdefault("source", pkg.source)
     wants_level = check.check == "patch-compatibility" or (
@@ -291,3 +305,15 @@ def check_params(pkg: Package | None, check: Check) -> dict[str, Any]:
     if wants_level:
         params.setdefault("level", pkg.level)
     return params
+
+
+def _patch_extras(pkg: Package, *, with_force: bool) -> dict[str, Any]:
+    """``customization``, ``force`` (when true and wanted) and ``registry_key``, when set."""
+    out: dict[str, Any] = {}
+    if pkg.customization:
+        out["customization"] = pkg.customization
+    if pkg.force and with_force:
+        out["force"] = True
+    if pkg.registry_key:
+        out["registry_key"] = pkg.registry_key
+    return out

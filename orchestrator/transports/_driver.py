@@ -127,15 +127,11 @@ class TransportDriver:
         host = self._target(action)
         if host is None or not is_patch_step(action):
             return None
-        if self._platform(host) != "linux":
-            raise FatalError(
-                f"{action.id}: patch-level steps on Windows hosts are not done yet (the "
-                "registry value and a PowerShell upgrade script); Linux hosts over SSH only"
-            )
+        platform = self._platform(host)
         transport = self._transport(host)
-        if not hasattr(transport, "file_facts"):
+        if platform == "linux" and not hasattr(transport, "file_facts"):
             raise FatalError(f"{action.id}: {host}'s transport cannot gather file facts: use ssh")
-        return PatchStep(host, transport, action)  # type: ignore[arg-type]
+        return PatchStep(host, transport, action, platform)
 
     @staticmethod
     def _local(action: Action) -> bool:
