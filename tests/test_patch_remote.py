@@ -137,6 +137,7 @@ def test_facts_of_hundreds_of_files_in_one_round_trip(
     shutil.copytree(trees[0], remote, copy_function=shutil.copy2)
     (remote / names[3]).unlink()
     give(lab, remote)
+    (remote / names[4]).chmod(0o000)  # exists, but the account cannot read it
     calls: list[int] = []
     with transport(lab, server) as t:
         real = t.file_facts
@@ -149,6 +150,8 @@ def test_facts_of_hundreds_of_files_in_one_round_trip(
         facts = RemoteSource("lx1", t, str(remote)).facts(names)
     assert calls == [400]
     assert facts[names[3]] is None
+    unreadable = facts[names[4]]
+    assert unreadable is not None and unreadable.error == "permission denied"
     f = facts[names[5]]
     assert f is not None
     assert f.sha256 == hashlib.sha256((remote / names[5]).read_bytes()).hexdigest()

@@ -311,7 +311,10 @@ def test_file_facts_of_100_files_in_one_call(
     names = [f"f{i:03d}" for i in range(97)] + ["with space", "new\nline", "quote'd"]
     for i, name in enumerate(names):
         (folder / name).write_bytes(os.urandom(i * 37))
-    paths = [str(folder / n) for n in names] + [str(folder / "missing"), str(folder)]
+    secret = folder / "secret"
+    secret.write_bytes(b"root only")
+    secret.chmod(0o600)  # the test account cannot read it
+    paths = [str(folder / n) for n in names] + [str(folder / "missing"), str(folder), str(secret)]
     calls: list[str] = []
     real_run = ssh.run
 
@@ -323,6 +326,7 @@ def test_file_facts_of_100_files_in_one_call(
     facts = ssh.file_facts(paths)
     assert len(calls) == 1
     assert facts[str(folder / "missing")] is None and facts[str(folder)] is None
+    assert facts[str(secret)] == {"error": "permission denied"}
     for name in names:
         path = folder / name
         got = facts[str(path)]

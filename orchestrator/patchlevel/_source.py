@@ -124,7 +124,8 @@ class RemoteSource:
         return None if text is None else parse_state(text, f"{self.host}:{path}")
 
     def facts(self, paths: Iterable[str]) -> dict[str, FileFact | None]:
-        """One ``file_facts`` round trip for every path (None also for unreadable files)."""
+        """One ``file_facts`` round trip for every path (a file that exists but cannot be read
+        has ``error`` set)."""
         rels = list(paths)
         base = self.install.rstrip("/") or "/"
         full = [f"{base}/{rel}" for rel in rels]
@@ -138,6 +139,9 @@ class RemoteSource:
             item = found.get(path)
             if item is None:
                 out[rel] = None
+                continue
+            if item.get("error"):
+                out[rel] = FileFact("", 0, 0.0, str(item["error"]))
                 continue
             out[rel] = FileFact(str(item["sha256"]), int(item["size"]), float(item["mtime"]))
         return out
