@@ -36,7 +36,7 @@ def facts_script(paths: list[str]) -> str:
         '  if [ -f "$p" ]; then\n'
         '    if [ -r "$p" ]; then set -- "$@" "$p"; printf "%s " "$i"; else u="$u $i"; fi\n'
         "  fi\n"
-        "  i=$((i + 1))\ndone\necho\necho \"$u\"\n"
+        '  i=$((i + 1))\ndone\necho\necho "$u"\n'
         "[ $# -eq 0 ] && exit 0\n"
         "stat -L -c '%s %Y' -- \"$@\" || exit 3\n"
         'sha256sum -- "$@" || exit 3\n'
@@ -54,8 +54,8 @@ def parse_facts(paths: list[str], stdout: str) -> dict[str, FileFacts | None]:
     if len(sums) != n:
         raise TransientError(f"file facts: expected {n} files, got a short answer")
     out: dict[str, FileFacts | None] = dict.fromkeys(paths)
-    for index in lines[1].split():
-        out[paths[int(index)]] = FileFacts(error="permission denied")
+    for word in lines[1].split():
+        out[paths[int(word)]] = FileFacts(error="permission denied")
     for index, stat, digest in zip(found, stats, sums, strict=True):
         size, mtime = stat.split()
         out[paths[index]] = FileFacts(
