@@ -471,3 +471,56 @@ def test_playbook_step_on_windows_refuses_while_a_service_still_runs(
     assert install[0] == "failed" and "MeetingPlace Web Conferencing (Running)" in install[1]
     assert ntfs(web1.root) == before
     assert web1.host.reg_values(KEY)["PatchLevel"] == ("DWord", 1)  # type: ignore[index]
+
+
+# -- the script itself ------------------------------------------------------------------------
+
+
+def test_ps_patch_parses_and_calls_only_real_cmdlets_and_parameters() -> None:
+    from orchestrator.patchlevel import _windows_ps as ps
+
+    from .test_ps_verbs import COMMON, TABLE, VERB_NOUN, commands, parse, walk
+
+    own: dict[str, set[str]] = {}
+    tree = parse(ps.PS_PATCH)
+    for node in walk(tree):
+        assert node.type != "ERROR" and not node.is_missing, node.text
+        if node.type == "function_statement":
+            name = next(c for c in node.children if c.type == "function_name").text
+            params = {
+                next(c for c in p.children if c.type == "variable").text.decode()[1:].lower()
+                for p in walk(node)
+                if p.type == "script_parameter"
+            }
+            own[(name or b"").decode().lower()] = params
+    scripts = [
+        ps.state_script(HOSTILE, KEY),
+        ps.facts_script(HOSTILE, ["a/b", HOSTILE]),
+        ps.services_script([HOSTILE]),
+        ps.log_script(HOSTILE, [HOSTILE]),
+        ps.upgrade_script(
+            HOSTILE,
+            HOSTILE,
+            HOSTILE,
+            [{"k": 0, "path": HOSTILE}],
+            KEY,
+            {"PatchLevel": 1},
+            [HOSTILE],
+            0,
+        ),
+    ]
+    used = set()
+    for script in scripts:
+        for node in walk(parse(script)):
+            assert node.type != "ERROR" and not node.is_missing, script[-300:]
+        for name, params in commands(script):
+            if not VERB_NOUN.match(name):
+                continue
+            allowed = own.get(name.lower())
+            if allowed is None:
+                assert name.lower() in TABLE, f"{name}: neither a PS_PATCH function nor a cmdlet"
+                allowed = TABLE[name.lower()] | COMMON
+                used.add(name)
+            for param in params:
+                assert param.lower() in allowed, f"{name} has no parameter -{param}"
+    assert {"New-ItemProperty", "Remove-ItemProperty", "Get-FileHash", "Get-Service"} <= used
