@@ -24,6 +24,7 @@ from orchestrator.transports._winrm_files import (
 from .psmini import (
     DateTime,
     Hashtable,
+    HostCrash,
     Interpreter,
     PatchHostRunner,
     PSError,
@@ -31,6 +32,7 @@ from .psmini import (
     WindowsHost,
     to_json,
 )
+from .wsman import InterpreterDied
 
 T0 = 1_700_000_000.0
 STOP = "$ErrorActionPreference = 'Stop'\n"
@@ -491,9 +493,9 @@ def test_anything_outside_the_subset_is_unsupported(ps: Any, script: str) -> Non
 
 
 def test_the_runner_answers_99_for_unsupported(host: WindowsHost) -> None:
-    code, out, err, payload = PatchHostRunner(host)("Get-Process", 30)
+    code, out, err, payload = PatchHostRunner(host)("Get-Date", 30)
     assert (code, out, payload) == (99, b"", b"")
-    assert err.startswith(b"psmini: unsupported: command Get-Process (line 1)")
+    assert err.startswith(b"psmini: unsupported: command Get-Date (line 1)")
 
 
 # -- .NET statics ------------------------------------------------------------------------------
@@ -617,6 +619,152 @@ def test_file_info_length(ps: Any, host: WindowsHost) -> None:
     assert one(
         ps, "try { (New-Object IO.FileInfo -ArgumentList 'C:\\g').Length } catch { [string]$_ }"
     ) == ('Exception getting "Length": "Could not find file \'C:\\g\'."')
+
+
+def test_file_modes_are_enum_values_and_strings_convert(ps: Any) -> None:
+    out = ps(
+        "$m = [IO.FileMode]::CreateNew; [string]$m; [int]$m; $m -eq 'createnew'\n"
+        "[int][System.IO.FileMode]::Append; [string][IO.FileMode]' openOrCreate '\n"
+        "[string][IO.FileMode]4\n"
+        "try { [IO.FileMode]'Bogus' } catch { $_.Exception.Message }\n"
+        "try { [IO.FileMode]9 } catch { $_.Exception.Message }"
+    )
+    assert out == [
+        "CreateNew", 1, True, 6, "OpenOrCreate", "OpenOrCreate",
+        'Cannot convert value "Bogus" to type "System.IO.FileMode". Error: "Unable to match the '
+        "identifier name Bogus to a valid enumerator name. Specify one of the following "
+        "enumerator names and try again:\r\n"
+        'CreateNew, Create, Open, OpenOrCreate, Truncate, Append"',
+        'Cannot convert value "9" to type "System.IO.FileMode" due to enumeration values that are '
+        "not valid. Specify one of the following enumeration values and try again. The possible "
+        'enumeration values are "CreateNew,Create,Open,OpenOrCreate,Truncate,Append".',
+    ]  # fmt: skip
+
+
+def test_open_create_new_holds_the_file_until_disposed(ps: Any, host: WindowsHost) -> None:
+    inner = "catch { $_.Exception.InnerException.Message }"
+    out = ps(
+        "$fs = [IO.File]::Open('C:\\lock', [IO.FileMode]::CreateNew)\n"
+        "$fs.Name; $fs.Length\n"
+        f"try {{ [IO.File]::Open('C:\\lock', 'CreateNew') }} {inner}\n"
+        f"try {{ [IO.File]::Open('C:\\lock', 'Open') }} {inner}\n"
+        f"try {{ [IO.File]::ReadAllText('C:\\lock') }} {inner}\n"
+        f"try {{ [IO.File]::Delete('C:\\lock') }} {inner}\n"
+        "$fs.Dispose(); $fs.Close()\n"
+        "try { $fs.Length } catch { $_.Exception.Message }\n"
+        "[IO.File]::Delete('C:\\lock'); [IO.File]::Exists('C:\\lock')"
+    )
+    busy = (
+        "The process cannot access the file 'C:\\lock' because it is being used by another process."
+    )
+    assert out == [
+        "C:\\lock",
+        0,
+        "The file 'C:\\lock' already exists.",
+        busy,
+        busy,
+        busy,
+        'Exception getting "Length": "Cannot access a closed file."',
+        False,
+    ]
+
+
+def test_open_follows_each_file_mode(ps: Any, host: WindowsHost) -> None:
+    write(host, "C:\\f", b"data")
+    host.path("C:\\d").mkdir()
+    inner = "catch { $_.Exception.InnerException.Message }"
+    out = ps(
+        "$s = [IO.File]::Open('C:\\f', 'Open'); $s.Length; $s.Close()\n"
+        "$s = [IO.File]::Open('C:\\f', 'OpenOrCreate'); $s.Length; $s.Close()\n"
+        "$s = [IO.File]::Open('C:\\f', 'Append'); $s.Length; $s.Close()\n"
+        "[IO.File]::Open('C:\\f', 'Create').Dispose(); [IO.File]::ReadAllText('C:\\f').Length\n"
+        "[IO.File]::Open('C:\\new', 'OpenOrCreate').Dispose(); [IO.File]::Exists('C:\\new')\n"
+        "[IO.File]::WriteAllText('C:\\new', 'x')\n"
+        "[IO.File]::Open('C:\\new', 'Truncate').Dispose()\n"
+        "[IO.File]::ReadAllText('C:\\new').Length\n"
+        f"try {{ [IO.File]::Open('C:\\g', 'Truncate') }} {inner}\n"
+        f"try {{ [IO.File]::Open('C:\\g', 'Open') }} {inner}\n"
+        f"try {{ [IO.File]::Open('C:\\no\\g', 'CreateNew') }} {inner}\n"
+        f"try {{ [IO.File]::Open('C:\\d', 'OpenOrCreate') }} {inner}\n"
+        f"try {{ [IO.File]::Open('', 'Open') }} {inner}\n"
+        "try { [IO.File]::Open('C:\\g', 'Bogus') } catch { $_.Exception.GetType().FullName }"
+    )
+    assert out == [
+        4, 4, 4, 0, True, 0,
+        "Could not find file 'C:\\g'.",
+        "Could not find file 'C:\\g'.",
+        "Could not find a part of the path 'C:\\no\\g'.",
+        "Access to the path 'C:\\d' is denied.",
+        "Empty path name is not legal.\r\nParameter name: path",
+        "System.Management.Automation.MethodException",
+    ]  # fmt: skip
+    with pytest.raises(PSError) as caught:
+        ps(STOP + "[IO.File]::Open('C:\\g', 'Bogus')")
+    assert caught.value.message.startswith(
+        'Cannot convert argument "mode", with value: "Bogus", for "Open" to type '
+        '"System.IO.FileMode": "Cannot convert value "Bogus" to type "System.IO.FileMode". '
+        'Error: "Unable to match the identifier name Bogus'
+    )
+    assert not host.path("C:\\g").exists()
+
+
+def test_read_all_lines_splits_like_read_line(ps: Any, host: WindowsHost) -> None:
+    write(host, "C:\\t", b"a\r\nb\nc\rd\n")
+    write(host, "C:\\blank", b"x\n\n")
+    write(host, "C:\\empty", b"")
+    write(host, "C:\\bom", b"\xef\xbb\xbfhi")
+    write(host, "C:\\u16", "é\r\nz".encode("utf-16"))
+    inner = "catch { $_.Exception.InnerException.Message }"
+    out = ps(
+        "$l = [IO.File]::ReadAllLines('C:\\t'); $l.Count; $l -join '|'\n"
+        "$b = [IO.File]::ReadAllLines('C:\\blank'); $b -join '|'; $b.Count\n"
+        "[IO.File]::ReadAllLines('C:\\empty').Count\n"
+        "[IO.File]::ReadAllLines('C:\\bom'); [IO.File]::ReadAllLines('C:\\u16')\n"
+        f"try {{ [IO.File]::ReadAllLines('C:\\none') }} {inner}\n"
+        f"try {{ [IO.File]::ReadAllLines('') }} {inner}"
+    )
+    assert out == [
+        4, "a|b|c|d", "x|", 2, 0, "hi", "é", "z",
+        "Could not find file 'C:\\none'.", "Empty path name is not legal.",
+    ]  # fmt: skip
+
+
+def test_read_and_write_all_text_are_utf8_without_bom(ps: Any, host: WindowsHost) -> None:
+    write(host, "C:\\bom", b"\xef\xbb\xbfhi")
+    out = ps(
+        "[IO.File]::WriteAllText('C:\\w', 'é' + [Environment]::NewLine)\n"
+        "[IO.File]::WriteAllText('C:\\w', 'é')\n"
+        "[IO.File]::ReadAllText('C:\\w'); [IO.File]::ReadAllText('C:\\bom')\n"
+        "try { [IO.File]::WriteAllText('C:\\no\\w', 'x') }"
+        " catch { $_.Exception.InnerException.Message }"
+    )
+    assert out == ["é", "hi", "Could not find a part of the path 'C:\\no\\w'."]
+    assert host.path("C:\\w").read_bytes() == b"\xc3\xa9"
+
+
+def test_directory_listings_give_paths_as_dotnet_combines_them(ps: Any, host: WindowsHost) -> None:
+    write(host, "C:\\d\\b.txt", b"")
+    write(host, "C:\\d\\A.txt", b"")
+    host.path("C:\\d\\sub").mkdir()
+    host.path("C:\\empty").mkdir()
+    inner = "catch { $_.Exception.InnerException.Message }"
+    out = ps(
+        "[IO.Directory]::GetFiles('C:\\d')\n"
+        "[IO.Directory]::GetFileSystemEntries('C:\\d\\')\n"
+        "[IO.Directory]::GetFiles('c:/d/sub/..')\n"
+        "[IO.Directory]::GetFileSystemEntries('C:\\empty').Count\n"
+        "[IO.Directory]::GetFiles('C:\\d\\sub').Length\n"
+        f"try {{ [IO.Directory]::GetFiles('C:\\nope') }} {inner}\n"
+        f"try {{ [IO.Directory]::GetFileSystemEntries('C:\\d\\A.txt') }} {inner}"
+    )
+    assert out == [
+        "C:\\d\\A.txt", "C:\\d\\b.txt",
+        "C:\\d\\A.txt", "C:\\d\\b.txt", "C:\\d\\sub",
+        "c:/d/sub/..\\A.txt", "c:/d/sub/..\\b.txt",
+        0, 0,
+        "Could not find a part of the path 'C:\\nope'.",
+        "The directory name is invalid.",
+    ]  # fmt: skip
 
 
 # -- cmdlets -----------------------------------------------------------------------------------
@@ -787,6 +935,176 @@ def test_payload_json_follows_convertto_json(host: WindowsHost) -> None:
     assert err.startswith(b"orchestrator: $OrchPayload is not serialisable: The type")
 
 
+# -- processes and crashes ---------------------------------------------------------------------
+def test_pid_is_the_interpreter_process_and_read_only(ps: Any, host: WindowsHost) -> None:
+    out = ps(
+        "$PID; $PID -is [int]; function F { $PID; $local:PID }; F; $global:PID\n"
+        "try { $PID = 1 } catch { $_.Exception.Message }\n"
+        "function G { $pid = 2 }; try { G } catch { $_.Exception.Message }"
+    )
+    message = "Cannot overwrite variable PID because it is read-only or constant."
+    assert out == [4242, True, 4242, 4242, 4242, message, message]
+    host.pid = 5000
+    assert ps("$PID") == [5000]
+
+
+def test_get_process_by_id(ps: Any, host: WindowsHost) -> None:
+    host.live_pids.add(77)
+    out = ps(
+        "$p = Get-Process -Id $PID; $p.Id; $p.ProcessName; [string]$p; $p.HasExited\n"
+        "(Get-Process -Id '77').ProcessName\n"
+        "$none = Get-Process -Id 78 -ErrorAction SilentlyContinue; $null -eq $none\n"
+        "try { Get-Process -Id 78 -ErrorAction Stop }"
+        " catch { $_.Exception.Message; $_.Exception.GetType().FullName }\n"
+        "$gone = Get-Process -Id 77"
+    )
+    assert out == [
+        4242, "powershell", "System.Diagnostics.Process (powershell)", False, "process", True,
+        "Cannot find a process with the process identifier 78.",
+        "Microsoft.PowerShell.Commands.ProcessCommandException",
+    ]  # fmt: skip
+    host.live_pids.discard(77)
+    assert ps("$gone.HasExited; $gone.Id") == [True, 77]
+    with pytest.raises(PSError, match=r"Cannot bind parameter 'Id'\. Cannot convert value \"x\""):
+        ps(STOP + "Get-Process -Id 'x'")
+    with pytest.raises(PSError, match="because it is null"):
+        ps(STOP + "Get-Process -Id $null")
+    for script in ("Get-Process", "Get-Process -Name x", "Get-Process 5", "Get-Process -Id 1, 2"):
+        with pytest.raises(Unsupported):
+            ps(script)
+
+
+def test_get_process_errors_are_non_terminating(host: WindowsHost) -> None:
+    code, out, err, _ = PatchHostRunner(host)("Get-Process -Id 9\n'after'", 30)
+    assert (code, out) == (0, b"after\r\n")
+    assert err == b"Get-Process : Cannot find a process with the process identifier 9.\n"
+
+
+def test_get_process_by_id_throws_when_not_running(ps: Any) -> None:
+    out = ps(
+        "[System.Diagnostics.Process]::GetProcessById($PID).ProcessName\n"
+        "try { [Diagnostics.Process]::GetProcessById(78) } catch { $_.Exception.Message }\n"
+        "try { [Diagnostics.Process]::GetProcessById('x') } catch { $_.Exception.Message }"
+    )
+    assert out == [
+        "powershell",
+        'Exception calling "GetProcessById" with "1" argument(s): '
+        '"Process with an Id of 78 is not running."',
+        'Cannot convert argument "processId", with value: "x", for "GetProcessById" to type '
+        '"System.Int32": "Cannot convert value "x" to type "System.Int32". Error: "Input string '
+        'was not in a correct format.""',
+    ]
+
+
+CALLS = [
+    ("Open", "C:\\d", "[IO.File]::Open('C:\\d\\f', 'OpenOrCreate').Dispose()"),
+    ("ReadAllText", "C:\\d", "[IO.File]::ReadAllText('C:\\d\\f')"),
+    ("WriteAllText", "C:\\d", "[IO.File]::WriteAllText('C:\\d\\f', 'x')"),
+    ("ReadAllLines", "C:\\d", "[IO.File]::ReadAllLines('C:\\d\\f')"),
+    ("GetFiles", "C:\\d", "[IO.Directory]::GetFiles('C:\\d')"),
+    ("GetFileSystemEntries", "C:\\d", "[IO.Directory]::GetFileSystemEntries('C:\\d')"),
+    ("Get-Process", "4242", "Get-Process -Id $PID"),
+    ("GetProcessById", "4242", "[Diagnostics.Process]::GetProcessById($PID)"),
+]
+
+
+@pytest.mark.parametrize(("method", "where", "call"), CALLS)
+def test_fail_and_crash_match_the_new_methods(
+    ps: Any, host: WindowsHost, method: str, where: str, call: str
+) -> None:
+    write(host, "C:\\d\\f", b"x")
+    host.fail(method, where, message="Disk full.")
+    catch = (
+        "catch { if ($_.Exception.InnerException) { $_.Exception.InnerException.Message }"
+        " else { $_.Exception.Message } }"
+    )
+    assert ps(STOP + f"try {{ {call} | Out-Null; 'ok' }} {catch}") == ["Disk full."]
+    host.crash(method, where)
+    with pytest.raises(HostCrash):
+        ps(STOP + f"try {{ {call} }} {catch}")
+    assert host.crashes == [(method, "C:\\d\\f" if "'C:\\d\\f'" in call else where)]
+    assert ps(STOP + f"{call} | Out-Null; 'ok'") == ["ok"]
+
+
+def test_a_crash_runs_no_catch_and_no_finally(ps: Any, host: WindowsHost) -> None:
+    write(host, "C:\\a", b"a")
+    host.crash("Copy", "C:\\a", skip=1)
+    script = stop("""
+    function Step {
+        try {
+            [IO.File]::AppendAllText('C:\\log', 'try;')
+            [IO.File]::Copy('C:\\a', 'C:\\b', $true)
+        }
+        catch { [IO.File]::AppendAllText('C:\\log', 'catch;') }
+        finally { [IO.File]::AppendAllText('C:\\log', 'finally;') }
+    }
+    try { Step } finally { [IO.File]::AppendAllText('C:\\log', 'outer;') }
+    """)
+    ps(script)
+    with pytest.raises(HostCrash) as caught:
+        ps(script)
+    assert not isinstance(caught.value, Exception)
+    assert host.path("C:\\log").read_bytes() == b"try;finally;outer;try;"
+    assert host.crashes == [("Copy", "C:\\a")]
+    ps(script)
+    assert host.path("C:\\log").read_bytes().endswith(b"try;try;finally;outer;")
+
+
+def test_the_runner_turns_a_crash_into_the_death_of_the_interpreter(host: WindowsHost) -> None:
+    runner = PatchHostRunner(host)
+    host.live_pids.add(4243)  # taken: the next interpreter gets 4244
+    assert runner("$global:kept = 'x'\nfunction Keep { 1 }\n"
+                  "$global:fs = [IO.File]::Open('C:\\lock', 'CreateNew')", 30)[0] == 0  # fmt: skip
+    host.crash("WriteAllText", "C:\\lock")
+    with pytest.raises(InterpreterDied) as died:
+        runner("[IO.File]::WriteAllText('C:\\lock', [string]$PID)", 30)
+    assert (died.value.exit_code, died.value.stdout, died.value.stderr) == (137, b"", b"")
+    assert (host.pid, host.live_pids, host.crashes) == (
+        4244, {4243, 4244}, [("WriteAllText", "C:\\lock")]
+    )  # fmt: skip
+    script = "$null -eq $global:kept; $PID; [IO.File]::ReadAllText('C:\\lock').Length"
+    assert runner(script, 30) == (0, b"True\r\n4244\r\n0\r\n", b"", b"")  # the handle is gone
+    assert runner("Keep", 30)[0] == 99  # so is the function
+
+
+def test_a_crash_over_winrm_reruns_the_step_in_a_fresh_interpreter(host: WindowsHost) -> None:
+    """The transport sees the interpreter exit without answering and sends the same request to
+    a fresh interpreter command: the host runs the step a second time, as a new process."""
+    from orchestrator.transports._winrm import WinRMTransport
+
+    from .wsman import InterpreterEmulator, WSManServer
+
+    write(host, "C:\\a", b"a")
+    host.crash("Copy", "C:\\a")
+    runner = PatchHostRunner(host)
+    emulator = InterpreterEmulator(runner)
+    step = stop("""
+    [IO.File]::AppendAllText('C:\\log', [string]$PID + ';')
+    try { [IO.File]::Copy('C:\\a', 'C:\\b', $true) }
+    finally { [IO.File]::AppendAllText('C:\\log', 'finally;') }
+    'copied by ' + $PID
+    """)
+    with WSManServer(emulator, user="orch", password="pw") as server:
+        transport = WinRMTransport(
+            "win1", "127.0.0.1", port=server.port, scheme="http", user="orch", password="pw",
+            transport="basic", allow_unencrypted=True,
+        )  # fmt: skip
+        try:
+            result = transport.run(step, timeout=30)
+            after = transport.run("$PID", timeout=30)
+        finally:
+            transport.close()
+        commands = server.counts["Command"]
+    assert (result.exit_code, result.stdout.strip()) == (0, "copied by 4243")
+    assert host.path("C:\\log").read_bytes() == b"4242;4243;finally;"
+    assert host.path("C:\\b").read_bytes() == b"a"
+    assert (runner.scripts.count(step), host.crashes) == (2, [("Copy", "C:\\a")])
+    assert (transport.fallbacks, transport.interpreter_starts, commands) == (1, 2, 3)
+    first, again, _ = emulator.sessions
+    assert again.requests == first.requests  # the same request id, sent again
+    assert after.stdout.strip() == "4243" and host.live_pids == {4243}
+
+
 # -- the transport's file copies ---------------------------------------------------------------
 def test_file_transfer_scripts_use_the_hosts_files(host: WindowsHost) -> None:
     runner = PatchHostRunner(host)
@@ -822,7 +1140,8 @@ def _payload(answer: tuple[int, bytes, bytes, bytes]) -> Any:
 
 def test_state_script(host: WindowsHost) -> None:
     runner = PatchHostRunner(host)
-    assert _payload(runner(wps.state_script(APP, KEY), 30)) == {"root": False, "values": {}}
+    empty = {"root": False, "values": {}, "key": False}
+    assert _payload(runner(wps.state_script(APP, KEY), 30)) == empty
     host.path(APP).mkdir()
     host.reg_set(KEY, "PatchLevel", 3, "DWord")
     host.reg_set(KEY, "Product", "Contoso Server")
@@ -832,6 +1151,7 @@ def test_state_script(host: WindowsHost) -> None:
     assert _payload(answer) == {
         "root": True,
         "values": {"PatchLevel": "3", "Product": "Contoso Server"},
+        "key": True,
     }
 
 
@@ -930,7 +1250,10 @@ def _upgrade_setup(host: WindowsHost) -> tuple[PatchHostRunner, str]:
         {"k": 3, "kind": "remove", "path": "gone.txt", "level": 4, "what": None, "mtime": 0},
     ]
     values = {"PatchLevel": 4, "Product": "Contoso", "Release": "1.0", "Updated": "today"}
-    script = wps.upgrade_script(APP, "C:\\Stage", "C:\\Backup\\1", ops, KEY, values, ["pre"], 3)
+    lock = "C:\\upgrade.lock"
+    script = wps.upgrade_script(
+        APP, "C:\\Stage", "C:\\Backup\\1", ops, KEY, values, ["pre"], 3, lock, "1"
+    )
     return PatchHostRunner(host), script
 
 
@@ -1064,3 +1387,14 @@ def test_the_runner_behind_the_wsman_server(host: WindowsHost) -> None:
 def test_datetime_values_round_trip_through_json(host: WindowsHost) -> None:
     assert to_json(DateTime(621355968000000000 + 15_000_000)) == '"/Date(1500)/"'
     assert to_json([1.0, 0.1, 1e20, Hashtable()]) == "[1,0.1,1E+20,{}]"
+
+
+def test_match_is_a_case_insensitive_regex_search_and_filters_arrays(ps: Any) -> None:
+    assert one(ps, "'4242' -match '^[0-9]+$'") is True
+    assert one(ps, "'42x' -match '^[0-9]+$'") is False
+    assert one(ps, "'ABC' -match 'b'") is True
+    assert one(ps, "'ABC' -cmatch 'b'") is False
+    assert one(ps, "'ABC' -notmatch 'z'") is True
+    assert ps("@('a1', 'b', 'c2') -match '[0-9]'") == ["a1", "c2"]
+    with pytest.raises(Unsupported):
+        ps("$Matches")

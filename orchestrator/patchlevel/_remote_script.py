@@ -13,12 +13,12 @@ times back, and exits 1 (2 if the rollback itself failed). Output: one ``R k`` /
 from __future__ import annotations
 
 from ..transports._quote import sh_quote as q
-from ._remote_ops import Op
+from ._remote_ops import Op, Undo
 
-__all__ = ["Op", "log_lines", "upgrade_script"]
+__all__ = ["Op", "folders_of", "log_lines", "recovery_script", "upgrade_script"]
 
 
-def _dirs(ops: list[Op]) -> list[str]:
+def folders_of(ops: list[Op]) -> list[str]:
     """Every folder the ops touch (and their ancestors), parents first; ``""`` = root."""
     found: set[str] = {""}
     for op in ops:
@@ -37,9 +37,16 @@ def log_lines(install: str, lines: list[str]) -> str:
 
 
 def upgrade_script(
-    install: str, staging: str, backup: str, ops: list[Op], pre_log: list[str], start: int
+    install: str,
+    staging: str,
+    backup: str,
+    ops: list[Op],
+    pre_log: list[str],
+    start: int,
+    lock: tuple[str, str],
 ) -> str:
-    """The whole upgrade as one script (see the module doc)."""
+    """The whole upgrade as one script (see the module doc); ``lock`` is (the lock file, the
+    upgrade's id)."""
     root = install.rstrip("/") or "/"
 
     def full(rel: str) -> str:
@@ -48,7 +55,7 @@ def upgrade_script(
     def path(rel: str) -> str:
         return f"{root}/{rel}" if rel else root
 
-    dirs = _dirs(ops)
+    dirs = folders_of(ops)
     index = {d: j for j, d in enumerate(dirs)}
     out = [
         "set -u\numask 022\n",
@@ -84,6 +91,7 @@ def upgrade_script(
         "  rollback\n"
         '  if [ "$rb" = ok ]; then\n'
         f'    log "rolled back: every file restored; patch level {start} kept"\n'
+        '    rm -f -- "$K"\n'
         "    printf '%s\\n' \"$1\" >&2; exit 1\n"
         "  fi\n"
         '  log "rollback failed: backups kept in $B"\n'
@@ -91,15 +99,87 @@ def upgrade_script(
         "}\n"
     )
     out.append('mkdir -p -- "$B/files" "$B/dirs" || { echo "cannot create $B" >&2; exit 3; }\n')
+    out.append(
+        f"K={q(lock[0])}\n"
+        f'if ! (set -C; printf \'%s %s\\n\' {q(lock[1])} "$$" > "$K") 2>/dev/null; then\n'
+        "  printf 'an upgrade is in progress or was interrupted (%s exists)\\n' \"$K\" >&2\n"
+        "  exit 3\n"
+        "fi\n"
+    )
     out.append(log_lines(root, pre_log))
     out.append('log "backup of replaced files: $B"\n')
     for d in dirs:
         j, dq = index[d], full(d)
         msg = q(f"cannot record the time of folder {d or root}")
         out.append(f'if [ -d {dq} ]; then touch -r {dq} -- "$B/dirs/{j}" || fail {msg}; fi\n')
+    out.append(": > \"$B/dirs/recorded\" || fail 'cannot record the folders'\n")
     for k, op in enumerate(ops):
         out.append(_op(k, op, path(op.path), [(index[d], full(d)) for d in _parents(op.path)]))
-    out.append("exit 0\n")
+    out.append('rm -f -- "$K"\nexit 0\n')
+    return "".join(out)
+
+
+def _backup(k: int, p: str) -> str:
+    """Copy ``p`` to ``$B/files/k`` so that the name appears only once the copy is whole."""
+    return f'{{ cp -p -- {p} "$B/files/{k}.part" && mv -f -- "$B/files/{k}.part" "$B/files/{k}"; }}'
+
+
+def recovery_script(
+    install: str,
+    backup: str,
+    lock: str,
+    ops: list[Undo],
+    folders: list[str],
+    start: int,
+    staging: str,
+) -> str:
+    """Undo an upgrade that died on the host (a crash, a kill, a lost machine) from what it
+    left in ``backup``: every file with a whole backup gets it back; a file that did not exist
+    before is deleted; temporary files go; folders it made (not recorded in ``dirs/``) are
+    removed when empty, the others get their times back; its ``staging`` folder goes. Exit 0
+    and the lock removed, or 2 (the lock kept)."""
+    root = install.rstrip("/") or "/"
+
+    def full(rel: str) -> str:
+        return q(f"{root}/{rel}" if rel else root)
+
+    out = [
+        "set -u\n",
+        f"B={q(backup)}\nK={q(lock)}\nL={q(root + '/install.log')}\n",
+        'log() { printf \'%s %s\\n\' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" >> "$L"; }\n',
+        'restore() { cp -p -- "$1" "$2.orch-restore" && mv -f -- "$2.orch-restore" "$2"; }\n',
+        "rb=ok\n",
+        f"rm -rf -- {q(staging)}\n",
+    ]
+    for u in reversed(ops):
+        p, saved = full(u.path), f'"$B/files/{u.k}"'
+        tmp = f"{q(f'{root}/{u.path}.orch-new')} {q(f'{root}/{u.path}.orch-restore')}"
+        if u.kind == "remove":
+            out.append(
+                f"if [ -f {saved} ] && [ ! -e {p} ]; then restore {saved} {p} || rb=bad; fi\n"
+            )
+        elif u.existed:
+            out.append(f"if [ -f {saved} ]; then restore {saved} {p} || rb=bad; fi\n")
+        else:
+            out.append(f"rm -f -- {p} || rb=bad\n")
+        out.append(f"rm -f -- {tmp}\n")
+    out.append('if [ -e "$B/dirs/recorded" ]; then\n')
+    for j in reversed(range(len(folders))):
+        d = full(folders[j])
+        out.append(
+            f'  if [ ! -e "$B/dirs/{j}" ] && [ -d {d} ]; then rmdir -- {d} 2>/dev/null; fi\n'
+        )
+    for j in reversed(range(len(folders))):
+        d = full(folders[j])
+        out.append(f'  if [ -e "$B/dirs/{j}" ]; then touch -r "$B/dirs/{j}" -- {d} || rb=bad; fi\n')
+    out.append("fi\n")
+    out.append(
+        'if [ "$rb" = ok ]; then\n'
+        f'  log "recovered an interrupted upgrade from $B: patch level {start} restored"\n'
+        '  rm -f -- "$K"; exit 0\n'
+        "fi\n"
+        'log "recovery of the interrupted upgrade failed: backups kept in $B"\nexit 2\n'
+    )
     return "".join(out)
 
 
@@ -114,7 +194,7 @@ def _op(k: int, op: Op, target: str, parents: list[tuple[int, str]]) -> str:
     if op.kind == "remove":
         return (
             f"if [ -f {p} ]; then\n"
-            f'  cp -p -- {p} "$B/files/{k}" || fail {q("cannot back up " + rel)}\n'
+            f"  {_backup(k, p)} || fail {q('cannot back up ' + rel)}\n"
             f"  rm -f -- {p} || fail {q('cannot remove ' + rel)}\n"
             f"  st_{k}=1; echo 'X {k}'; log {q(f'level {op.level}: removed {rel}')}\n"
             "fi\n"
@@ -128,8 +208,7 @@ def _op(k: int, op: Op, target: str, parents: list[tuple[int, str]]) -> str:
     added = q(f"level {op.level}: added {rel} {op.what}".rstrip())
     lines += [
         f"ex_{k}=0\n",
-        f'if [ -f {p} ]; then cp -p -- {p} "$B/files/{k}" || fail {q("cannot back up " + rel)}; '
-        f"ex_{k}=1; fi\n",
+        f"if [ -f {p} ]; then {_backup(k, p)} || fail {q('cannot back up ' + rel)}; ex_{k}=1; fi\n",
         f'cp -- "$S/{k}" {t} || {{ rm -f -- {t}; fail {q("cannot write " + rel)}; }}\n',
         f'if [ "$ex_{k}" = 1 ]; then chmod --reference={p} -- {t}; fi\n',
         f"touch -d @{op.mtime} -- {t} && mv -f -- {t} {p} || "

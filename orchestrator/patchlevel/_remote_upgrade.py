@@ -12,13 +12,13 @@ writes the registry), rolling back on any failure.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO
@@ -27,25 +27,11 @@ from ..errors import InputError
 from ._archive import CustomPackage, PatchPackage
 from ._facts import FileFact
 from ._log import LOG_NAME
-from ._remote_ops import Op, RemoteInstall
+from ._remote_ops import LOCK_FILE, Op, RemoteInstall, Undo, UndoPlan
+from ._remote_recover import ListLog, interrupted_now, recover
+from ._remote_script import folders_of
 from ._state import STATE_DIR, STATE_FILE, InstallState, ServicesCheck, check_state, now_iso
 from ._upgrade import LevelStats, UpgradeFailed, UpgradeRefused, UpgradeResult, _preflight
-
-
-@dataclass
-class ListLog:
-    """``install.log`` lines collected here, appended on the host later."""
-
-    lines: list[str] = field(default_factory=list)
-
-    def write(self, message: str) -> None:
-        """One timestamped line."""
-        self.lines.append(f"{now_iso()} {message}")
-
-    def write_all(self, messages: Iterable[str]) -> None:
-        """Several lines."""
-        for message in messages:
-            self.write(message)
 
 
 @dataclass(frozen=True)
@@ -142,23 +128,34 @@ def remote_upgrade(
     Raises :class:`UpgradeRefused` (nothing changed), :class:`UpgradeFailed` (rolled back),
     :class:`InputError`, or the transport's errors."""
     m = pkg.manifest
-    recorded, _ = check_state(source.state(), m, source.state_where)
-    start = recorded or 0
-    if not 0 <= to <= m.level:
-        raise InputError(f"--to {to}: the package has patch levels 0..{m.level}")
-    if to < start:
-        raise InputError(f"--to {to}: the installation is at level {start}; no downgrade")
+    held = source.lock()
+    if held is not None and held.alive:
+        raise UpgradeRefused(
+            f"{source.host}: another upgrade ({held.ident}, pid {held.pid}) is running there; "
+            f"nothing was changed (if that process is not an upgrade, remove "
+            f"{source.join(STATE_DIR, LOCK_FILE)})"
+        )
     log = ListLog()
     log.write(
         f"patch upgrade: package {pkg.path.name} ({m.product} {m.release}.{m.build}, levels "
         f"0..{m.level}), customization package {custom.path.name if custom else '(none)'}, "
         f"install {source.where}"
     )
-    logfile = source.join(LOG_NAME)
-    result = UpgradeResult(start, to, recorded is None, log=Path(logfile))
     try:
+        recovered = recover(source, held, services, log) if held is not None else None
+        recorded, _ = check_state(source.state(), m, source.state_where)
+        start = recorded or 0
+        if not 0 <= to <= m.level:
+            raise InputError(f"--to {to}: the package has patch levels 0..{m.level}")
+        if to < start:
+            raise InputError(f"--to {to}: the installation is at level {start}; no downgrade")
+        logfile = source.join(LOG_NAME)
+        result = UpgradeResult(start, to, recorded is None, log=Path(logfile))
+        if recovered is not None:
+            result.recovered.append(Path(recovered))
         if to == start:
             log.write(f"already at patch level {to}: nothing to do")
+            source.append_log(log.lines)
             return result
         running = services.running()
         if running:
@@ -173,19 +170,25 @@ def remote_upgrade(
         facts, result.check, result.compat, result.forced = _preflight(
             pkg, install, to, recorded, custom, force, log, source
         )
-    finally:
-        if to == start or not result.check:
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error that stopped us matters more
             source.append_log(log.lines)
+        raise
     ident = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{os.getpid()}-level-{start}-to-{to}"
     staging = source.join(STATE_DIR, f"staging-{ident}")
     backup = source.join(STATE_DIR, "backups", ident)
     state = InstallState(m.product, m.release, m.build, to, now_iso(), pkg.path.name)
     items = _plan(pkg, custom, start, to, facts, result, state if source.state_file else None)
+    ops = [i.op for i in items]
+    undo = [Undo(k, op.kind, op.path, _existed(op, facts, recorded)) for k, op in enumerate(ops)]
+    plan = UndoPlan(ident, start, to, undo, folders_of(ops), source.registry_before)
     result.backup = Path(backup)
-    _stage(pkg, custom, source, staging, items)
-    done = source.run_upgrade(staging, backup, [i.op for i in items], log.lines, start, state)
+    _stage(pkg, custom, source, staging, items, (backup, plan.to_json()))
+    done = source.run_upgrade(staging, backup, ops, log.lines, start, state, ident)
+    if done.exit_code not in (0, 1, 2):  # 3: a lock at start; else killed (124, 137...)
+        interrupted_now(source, ident, services, start, to, done.why)
     if done.exit_code != 0:
-        if done.exit_code in (1, 3):
+        if done.exit_code == 1:
             raise UpgradeFailed(
                 f"{source.host}: upgrade to level {to} failed ({done.why}); rolled back to "
                 f"patch level {start}; details in {logfile} on the host"
@@ -198,18 +201,30 @@ def remote_upgrade(
     return result
 
 
+def _existed(op: Op, facts: dict[str, FileFact | None], recorded: int | None) -> bool:
+    """Whether the op's file was there before the upgrade (the state file: a level was)."""
+    if op.path == f"{STATE_DIR}/{STATE_FILE}":
+        return recorded is not None
+    return facts.get(op.path) is not None
+
+
 def _stage(
     pkg: PatchPackage,
     custom: CustomPackage | None,
     source: RemoteInstall,
     staging: str,
     items: list[Staged],
+    plan: tuple[str, str],
 ) -> None:
-    """Upload every op's content to ``staging/<k>`` (SFTP, or WinRM file steps)."""
+    """Upload ``plan`` (folder, text) as ``plan.json`` and every op's content to
+    ``staging/<k>`` (SFTP, or WinRM file steps)."""
     source.make_dir(staging)
+    source.make_dir(plan[0])
     sep = "/" if source.state_file else "\\"
     local = Path(tempfile.mkdtemp(prefix="orch-patch-stage-"))
     try:
+        (local / "plan.json").write_text(plan[1], encoding="utf-8")
+        source.transport.put(local / "plan.json", f"{plan[0]}{sep}plan.json")
         for k, item in enumerate(items):
             if item.op.kind == "write":
                 _extract(pkg, custom, item, local / str(k))

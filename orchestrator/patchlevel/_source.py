@@ -19,7 +19,7 @@ from ._facts import FileFact, gather_facts
 from ._state import STATE_DIR, STATE_FILE, InstallState, parse_state, read_state, state_path
 
 if TYPE_CHECKING:
-    from ._remote_ops import Op, UpgradeRun
+    from ._remote_ops import HeldLock, Op, UndoPlan, UpgradeRun
 
 
 class FactsSource(Protocol):
@@ -152,6 +152,11 @@ class RemoteSource:
         """``HOST:DIR/.orchestrator/patchlevel.json``."""
         return f"{self.where.rstrip('/')}/{STATE_DIR}/{STATE_FILE}"
 
+    @property
+    def registry_before(self) -> Mapping[str, Any]:
+        """Nothing: the state is a file, restored like the others."""
+        return {}
+
     def join(self, *parts: str) -> str:
         """A path under the installation directory."""
         return "/".join([self.install.rstrip("/"), *parts])
@@ -169,6 +174,48 @@ class RemoteSource:
         if made.exit_code != 0:
             raise InputError(f"cannot create {path} on {self.host}: {made.stderr.strip()}")
 
+    def lock(self) -> HeldLock | None:
+        """The lock file, whether its pid lives, and the upgrade's ``plan.json``."""
+        from ._remote_ops import LOCK_FILE, HeldLock
+
+        script = (
+            f"K={sh_quote(self.join(STATE_DIR, LOCK_FILE))}\n"
+            '[ -f "$K" ] || exit 3\n'
+            'read -r id pid rest < "$K"\n'
+            'printf \'%s %s\\n\' "${id:-?}" "${pid:-0}"\n'
+            "case ${pid:-x} in *[!0-9]*) pid=0 ;; esac\n"
+            'if kill -0 "$pid" 2>/dev/null || [ -d "/proc/$pid" ]; then echo alive; '
+            "else echo dead; fi\n"
+            "case ${id:-x} in *[!A-Za-z0-9._-]*) exit 0 ;; esac\n"
+            f'cat -- {sh_quote(self.join(STATE_DIR, "backups"))}"/$id/plan.json" 2>/dev/null\n'
+            "exit 0\n"
+        )
+        result = self.transport.run(script, timeout=60)
+        if result.exit_code == 3:
+            return None
+        if result.exit_code != 0:
+            raise TransientError(f"{self.host}: reading the upgrade lock failed")
+        head, _, rest = result.stdout.partition("\n")
+        flag, _, plan = rest.partition("\n")
+        ident, _, pid = head.partition(" ")
+        alive = flag.strip() == "alive"
+        return HeldLock(ident, int(pid) if pid.isdigit() else 0, alive, plan or None)
+
+    def recover(self, plan: UndoPlan) -> UpgradeRun:
+        """Run :func:`._remote_script.recovery_script`."""
+        from ._remote_ops import LOCK_FILE, UpgradeRun
+        from ._remote_script import recovery_script
+
+        backup = self.join(STATE_DIR, "backups", plan.ident)
+        lock = self.join(STATE_DIR, LOCK_FILE)
+        staging = self.join(STATE_DIR, f"staging-{plan.ident}")
+        script = recovery_script(
+            self.install, backup, lock, plan.ops, plan.folders, plan.start, staging
+        )
+        done = self.transport.run(script, timeout=600 + len(plan.ops))
+        why = (done.stderr.strip().splitlines() or [f"exit {done.exit_code}"])[-1]
+        return UpgradeRun(done.exit_code, [], why)
+
     def run_upgrade(
         self,
         staging: str,
@@ -177,13 +224,15 @@ class RemoteSource:
         pre_log: Sequence[str],
         start: int,
         state: InstallState,
+        ident: str,
     ) -> UpgradeRun:
         """ONE sh script (:func:`._remote_script.upgrade_script`); ``state`` is its last op."""
-        from ._remote_ops import UpgradeRun
+        from ._remote_ops import LOCK_FILE, UpgradeRun
         from ._remote_script import upgrade_script
 
         root = self.install.rstrip("/") or "/"
-        script = upgrade_script(root, staging, backup, list(ops), list(pre_log), start)
+        lock = (self.join(STATE_DIR, LOCK_FILE), ident)
+        script = upgrade_script(root, staging, backup, list(ops), list(pre_log), start, lock)
         done = self.transport.run(script, timeout=600 + len(ops))
         why = (done.stderr.strip().splitlines() or [f"exit {done.exit_code}"])[-1]
         return UpgradeRun(done.exit_code, done.stdout.splitlines(), why)

@@ -11,7 +11,7 @@ names): ``PatchLevel`` (DWORD) plus ``Product``, ``Release``, ``Build``, ``Versi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, TransientError
@@ -19,8 +19,9 @@ from ..transports._protocol import Result, Transport
 from ..transports._quote import ps_value
 from . import _windows_ps as ps
 from ._facts import FileFact
-from ._remote_ops import Op, UpgradeRun
+from ._remote_ops import LOCK_FILE, HeldLock, Op, UndoPlan, UpgradeRun
 from ._state import STATE_DIR, InstallState
+from ._windows_ps_recover import lock_script, recover_script
 
 #: A package's product, release and build.
 Identity = tuple[str, str, int]
@@ -57,6 +58,8 @@ class WindowsSource:
     timeout: float = 300
     #: How many facts round trips were made (the tests count them).
     fact_calls: int = 0
+    #: The key and its values as :meth:`state` last found them (for a recovery).
+    registry_before: dict[str, Any] = field(default_factory=dict)
     state_file = False
 
     @property
@@ -76,6 +79,8 @@ class WindowsSource:
         if not doc.get("root"):
             raise InputError(f"{self.install}: not a directory on {self.host}")
         values: Mapping[str, Any] = doc.get("values") or {}
+        self.registry_before = {"key": self.key, "existed": bool(doc.get("key")),
+                                "values": dict(values)}  # fmt: skip
         if "PatchLevel" not in values:
             return None
         product, release, build = self.identity
@@ -133,6 +138,30 @@ class WindowsSource:
         script = f"[IO.Directory]::CreateDirectory({ps_value(path)}) | Out-Null\n"
         _checked(self.host, f"creating {path}", self._run(script))
 
+    def lock(self) -> HeldLock | None:
+        """The upgrade lock, whether its process runs, and its ``plan.json`` (one request)."""
+        script = lock_script(self.join(STATE_DIR, LOCK_FILE), self.join(STATE_DIR, "backups"))
+        doc = _checked(self.host, "reading the upgrade lock", self._run(script))
+        if not doc.get("lock"):
+            return None
+        plan = doc.get("plan")
+        return HeldLock(
+            str(doc.get("id") or "?"), int(doc.get("pid") or 0), bool(doc.get("alive")),
+            plan if isinstance(plan, str) else None,
+        )  # fmt: skip
+
+    def recover(self, plan: UndoPlan) -> UpgradeRun:
+        """``Undo-OrchPatchInterrupted`` (:mod:`._windows_ps_recover`)."""
+        rows = [{"k": u.k, "kind": u.kind, "path": u.path, "existed": u.existed} for u in plan.ops]
+        registry = dict(plan.registry) or {"existed": True, "values": {}}
+        script = recover_script(
+            self.install, self.join(STATE_DIR, "backups", plan.ident),
+            self.join(STATE_DIR, LOCK_FILE), rows, self.key, registry, plan.start,
+            self.join(STATE_DIR, f"staging-{plan.ident}"),
+        )  # fmt: skip
+        result = self._run(script, 600 + len(rows))
+        return UpgradeRun(result.exit_code, [], _first(result.stderr) or f"exit {result.exit_code}")
+
     def run_upgrade(
         self,
         staging: str,
@@ -141,6 +170,7 @@ class WindowsSource:
         pre_log: Sequence[str],
         start: int,
         state: InstallState,
+        ident: str,
     ) -> UpgradeRun:
         """The whole upgrade in one request (:func:`._windows_ps.upgrade_script`)."""
         values = {
@@ -157,8 +187,9 @@ class WindowsSource:
              "mtime": op.mtime}
             for k, op in enumerate(ops)
         ]  # fmt: skip
+        lock = self.join(STATE_DIR, LOCK_FILE)
         script = ps.upgrade_script(
-            self.install, staging, backup, rows, self.key, values, pre_log, start
+            self.install, staging, backup, rows, self.key, values, pre_log, start, lock, ident
         )
         result = self._run(script, 600 + len(ops))
         payload = result.payload

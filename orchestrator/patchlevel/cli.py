@@ -27,7 +27,7 @@ from ._names import parse_package_name
 from ._remote import connect_host, open_source, services_check
 from ._remote_upgrade import remote_upgrade
 from ._source import FactsSource, LocalSource, RemoteSource
-from ._state import CommandCheck, ServicesCheck, check_state
+from ._state import STATE_DIR, CommandCheck, ServicesCheck, check_state
 from ._txn import pending
 from ._upgrade import upgrade
 from ._windows import WindowsSource
@@ -189,10 +189,19 @@ def _source(
     return open_source(link, install, identity, args.registry_key)
 
 
+def _interrupted(src: RemoteSource | WindowsSource) -> list[Path]:
+    """The backup folder of an upgrade that died on the host holding its lock (not one that
+    still runs)."""
+    held = src.lock()
+    if held is None or held.alive:
+        return []
+    return [Path(src.join(STATE_DIR, "backups", held.ident))]
+
+
 def _context(
     args: argparse.Namespace, pkg: PatchPackage, custom: CustomPackage | None, src: FactsSource
 ) -> tuple[render.Context, int | None]:
-    remote = isinstance(src, RemoteSource | WindowsSource)
+    interrupted = _interrupted(src) if isinstance(src, RemoteSource | WindowsSource) else None
     where = src.state_where
     recorded, _ = check_state(src.state(), pkg.manifest, where)
     ctx = render.Context(
@@ -204,7 +213,7 @@ def _context(
         state_file=Path(where),
         custom=custom.path.name if custom else None,
         custom_manifest=custom.manifest if custom else None,
-        interrupted=[] if remote else pending(args.install),
+        interrupted=pending(args.install) if interrupted is None else interrupted,
     )
     return ctx, recorded
 

@@ -1,12 +1,15 @@
 """psmini: a small, strict interpreter for a subset of Windows PowerShell 5.1, to test the
 PowerShell the orchestrator generates without PowerShell (parsed with tree-sitter-powershell).
 
-- :class:`WindowsHost` (:mod:`.host`, :mod:`.files`, :mod:`.registry`): the emulated machine:
-  a file system on a real directory, the registry, services, a UTC clock, fault injection.
+- :class:`WindowsHost` (:mod:`.host`, :mod:`.files`, :mod:`.fileops`, :mod:`.registry`,
+  :mod:`.processes`): the emulated machine: a file system on a real directory, the registry,
+  services, processes (``$PID``, ``Get-Process -Id``), a UTC clock, fault injection
+  (``fail``: a catchable .NET error) and crash injection (``crash``: the PowerShell process
+  dies, :class:`HostCrash`, which nothing in the script intercepts).
 - :class:`Interpreter` (:mod:`.interp`, :mod:`.control`, :mod:`.functions`, :mod:`.exprs`):
   runs scripts against a host; its global scope lives on between runs.
 - :class:`PatchHostRunner` (:mod:`.runner`): a ``ScriptRunner`` for the WS-Management test
-  server (tests/wsman).
+  server (tests/wsman); a crash becomes the death of the persistent interpreter.
 - :class:`Unsupported`: raised for anything outside the subset; nothing is silently ignored.
 
 Where PowerShell differs from Python, PowerShell wins: the output stream (uncaptured values
@@ -31,10 +34,13 @@ Known deviations from Windows PowerShell 5.1:
   and uncertain behaviours (``New-Item -Force`` over an existing key) are Unsupported.
 - Error messages follow .NET Framework's; a few (Get-FileHash's read error, New-Item's) are
   paraphrased.
+- One interpreter process at a time: every WinRS command the runner serves shares
+  ``WindowsHost.pid`` and one global scope (a crash gives both anew); processes other than
+  the interpreter are bare ids in ``live_pids`` (named ``process``).
 """
 
 from .dates import DateTime
-from .errors import NetError, PSError, Unsupported
+from .errors import HostCrash, NetError, PSError, Unsupported
 from .host import Service, WindowsHost
 from .interp import Interpreter
 from .output import render, to_json
@@ -44,6 +50,7 @@ from .values import Hashtable
 __all__ = [
     "DateTime",
     "Hashtable",
+    "HostCrash",
     "Interpreter",
     "NetError",
     "PSError",

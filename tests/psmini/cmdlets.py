@@ -1,6 +1,7 @@
 """The cmdlets: Test-Path, Get-FileHash, Remove-Item, Get-Service, New-Object, Write-Output,
-Out-Null, and the registry ones of :mod:`.regcmdlets`. Their errors go through the
-interpreter's error action (``-ErrorAction``, else ``$ErrorActionPreference``)."""
+Out-Null, the registry ones of :mod:`.regcmdlets`, and Get-Process (:mod:`.processes`). Their
+errors go through the interpreter's error action (``-ErrorAction``, else
+``$ErrorActionPreference``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from . import dotnet
 from .cmdbase import Cmdlet, Context, hit, not_found, the_path
 from .convert import to_string, type_key
 from .errors import NetError, PSError, Unsupported
+from .processes import get_process
 from .regcmdlets import get_item_property, new_item, new_item_property, remove_item_property
 from .registry import is_registry_path
 from .values import PSEnum, PSObject
@@ -183,6 +185,7 @@ CMDLETS: dict[str, Cmdlet] = {
             _remove_item,
         ),
         Cmdlet("Get-Service", {}, (), _services),
+        Cmdlet("Get-Process", {"Id": False}, (), get_process),
         Cmdlet(
             "Get-ItemProperty",
             {"LiteralPath": False, "Path": False, "Name": False},

@@ -12,6 +12,7 @@ from .errors import (
     RUNTIME,
     BreakFlow,
     ContinueFlow,
+    HostCrash,
     NetException,
     PSError,
     ReturnFlow,
@@ -140,18 +141,24 @@ class Control(Evaluator):
             if any(k.type != "statement_block" for k in kids(clause)):
                 raise Unsupported("catch with a type", line(clause))
         try:
-            self.try_depth += 1
             try:
-                self.exec_block(body, out)
-            finally:
-                self.try_depth -= 1
-        except PSError as err:
-            if not catches:
-                raise
-            self.run_catch(catches[0], err, out)
-        finally:
+                self.try_depth += 1
+                try:
+                    self.exec_block(body, out)
+                finally:
+                    self.try_depth -= 1
+            except PSError as err:
+                if not catches:
+                    raise
+                self.run_catch(catches[0], err, out)
+        except HostCrash:
+            raise  # a killed process runs no finally block
+        except BaseException:
             if final is not None:
                 self.exec_block(kids(final)[0], out)
+            raise
+        if final is not None:
+            self.exec_block(kids(final)[0], out)
 
     def run_catch(self, clause: Node, err: PSError, out: list[Any]) -> None:
         """A catch block with ``$_`` set to the error record."""

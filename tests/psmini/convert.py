@@ -202,7 +202,8 @@ def to_double(value: Any) -> float:
 
 
 def cast(key: str, value: Any) -> Any:
-    """``[type]value`` for a normalised type key (see :data:`CAST_TYPES`)."""
+    """``[type]value`` for a normalised type key (see :data:`CAST_TYPES`, and the enums of
+    :mod:`.enums`)."""
     if value is VOID and key != "void":
         value = None
     if key == "string":
@@ -235,6 +236,10 @@ def cast(key: str, value: Any) -> Any:
         return value
     if key == "void":
         return VOID
+    from .enums import ENUMS
+
+    if key in ENUMS:
+        return ENUMS[key].convert(value)
     raise PSError(NetException(RUNTIME, f"Unable to find type [{key}]."))
 
 

@@ -2,7 +2,9 @@
 ``New-Object`` can make (DateTime, IO.FileInfo), on the emulated :class:`~.host.WindowsHost`.
 
 Arguments are converted as PowerShell does for a .NET signature: a $null passed to a string
-parameter becomes '' (``[NullString]::Value`` passes a real null)."""
+parameter becomes '' (``[NullString]::Value`` passes a real null); a string names an enum
+member (``'CreateNew'`` for a FileMode). Where the parameter names are known, a failed
+conversion is PowerShell's ``Cannot convert argument "mode", with value: ...``."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from .convert import INT32, INT64, cast_error, to_integer, to_string, truthy
 from .dates import MAX_TICKS, DateTime
-from .errors import NetError, Unsupported, method_error
+from .enums import FILE_MODE
+from .errors import NetError, NetException, PSError, Unsupported, method_error
+from .fileops import decode_text, file_stream, split_lines
+from .processes import get_process_by_id
 from .values import NULL_STRING, VOID, PSEnum, PSObject
 
 if TYPE_CHECKING:
@@ -44,6 +49,7 @@ def _properties() -> dict[tuple[str, str], Callable[[WindowsHost], Any]]:
         ("long", "maxvalue"): lambda h: INT64[1],
         ("long", "minvalue"): lambda h: INT64[0],
         **{("datetimekind", k): _kind_getter(k) for k in KINDS},
+        **{("io.filemode", n.lower()): FILE_MODE.getter(n) for n, _ in FILE_MODE.members},
     }
 
 
@@ -72,7 +78,42 @@ def _date(value: Any) -> DateTime:
     raise cast_error(value, "System.DateTime")
 
 
-_CONVERT: dict[str, Callable[[Any], Any]] = {"s": _string, "b": truthy, "d": _date}
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "s": _string,
+    "b": truthy,
+    "d": _date,
+    "i": lambda v: to_integer(v, 32),
+    "m": FILE_MODE.convert,
+}
+_TARGET = {
+    "s": "System.String",
+    "b": "System.Boolean",
+    "d": "System.DateTime",
+    "i": "System.Int32",
+    "m": FILE_MODE.name,
+}
+#: (type, method) -> parameter names, for PowerShell's argument conversion errors.
+_PARAMS = {
+    ("io.file", "open"): ("path", "mode"),
+    ("io.file", "setlastwritetimeutc"): ("path", "lastWriteTimeUtc"),
+    ("io.directory", "setlastwritetimeutc"): ("path", "lastWriteTimeUtc"),
+    ("diagnostics.process", "getprocessbyid"): ("processId",),
+}
+
+
+_EMPTY = "Empty path name is not legal."
+
+
+def _file_path(path: str | None, empty: str | None = _EMPTY) -> str:
+    """A method's path: null fails before anything else, and so does '' with ``empty`` (File
+    methods; None: '' goes on to "The path is not of a legal form.")."""
+    if path is None:
+        raise NetError(
+            "System.ArgumentNullException", "Value cannot be null.\r\nParameter name: path"
+        )
+    if path == "" and empty is not None:
+        raise NetError("System.ArgumentException", empty)
+    return path
 
 
 def _void(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -90,13 +131,25 @@ def _methods() -> dict[tuple[str, str], tuple[dict[int, str], Impl]]:
         h.copy(a[0], a[1], bool(a[2]) if len(a) > 2 else False)
 
     def append(h: WindowsHost, a: list[Any]) -> None:
-        h.write_bytes(a[0], (a[1] or "").encode("utf-8", "surrogatepass"), True, "AppendAllText")
+        data = (a[1] or "").encode("utf-8", "surrogatepass")
+        h.write_bytes(_file_path(a[0]), data, True, "AppendAllText")
 
     def write(h: WindowsHost, a: list[Any]) -> None:
-        h.write_bytes(a[0], (a[1] or "").encode("utf-8", "surrogatepass"), False, "WriteAllText")
+        data = (a[1] or "").encode("utf-8", "surrogatepass")
+        h.write_bytes(_file_path(a[0]), data, False, "WriteAllText")
 
     def read_text(h: WindowsHost, a: list[Any]) -> str:
-        return h.read_bytes(a[0], "ReadAllText").decode("utf-8-sig", "replace")
+        return decode_text(h.read_bytes(_file_path(a[0]), "ReadAllText"))
+
+    def read_lines(h: WindowsHost, a: list[Any]) -> list[str]:
+        return split_lines(decode_text(h.read_bytes(_file_path(a[0]), "ReadAllLines")))
+
+    def open_file(h: WindowsHost, a: list[Any]) -> PSObject:
+        path = _file_path(a[0], _EMPTY + "\r\nParameter name: path")  # FileStream's check
+        return file_stream(h, h.open_file(path, a[1].name))
+
+    def entries(method: str, files_only: bool) -> Impl:
+        return lambda h, a: h.entries(_file_path(a[0], None), method, files_only)
 
     def create(h: WindowsHost, a: list[Any]) -> PSObject:
         h.create_dir(a[0])
@@ -116,6 +169,14 @@ def _methods() -> dict[tuple[str, str], tuple[dict[int, str], Impl]]:
         ("io.file", "appendalltext"): ({2: "ss"}, _void(append)),
         ("io.file", "writealltext"): ({2: "ss"}, _void(write)),
         ("io.file", "readalltext"): ({1: "s"}, read_text),
+        ("io.file", "readalllines"): ({1: "s"}, read_lines),
+        ("io.file", "open"): ({2: "sm"}, open_file),
+        ("io.directory", "getfiles"): ({1: "s"}, entries("GetFiles", True)),
+        ("io.directory", "getfilesystementries"): (
+            {1: "s"},
+            entries("GetFileSystemEntries", False),
+        ),
+        ("diagnostics.process", "getprocessbyid"): ({1: "i"}, get_process_by_id),
         ("io.directory", "exists"): ({1: "s"}, lambda h, a: h.exists(a[0], True)),
         ("io.directory", "createdirectory"): ({1: "s"}, create),
         ("io.directory", "delete"): (
@@ -140,7 +201,20 @@ def call_static(host: WindowsHost, key: str, name: str, args: list[Any], line: i
     if entry is None or len(args) not in entry[0]:
         raise Unsupported(f"static method [{key}]::{name} with {len(args)} argument(s)", line)
     kinds, impl = entry
-    converted = [_CONVERT[k](v) for k, v in zip(kinds[len(args)], args, strict=True)]
+    converted = []
+    for i, (kind, value) in enumerate(zip(kinds[len(args)], args, strict=True)):
+        try:
+            converted.append(_CONVERT[kind](value))
+        except PSError as exc:
+            params = _PARAMS.get((key, name.lower()))
+            if params is None:
+                raise
+            message = (
+                f'Cannot convert argument "{params[i]}", with value: "{to_string(value)}", '
+                f'for "{name}" to type "{_TARGET[kind]}": "{exc.message}"'
+            )
+            outer = "System.Management.Automation.MethodException"
+            raise PSError(NetException(outer, message, exc.exception)) from None
     try:
         return impl(host, converted)
     except NetError as exc:

@@ -7,6 +7,8 @@
 - :class:`NetError`: raised by emulated .NET code; the call site wraps it the way PowerShell
   does (``Exception calling "Copy" with "3" argument(s): "..."``).
 - :class:`ReturnFlow`, :class:`BreakFlow`, :class:`ContinueFlow`: flow-control signals.
+- :class:`HostCrash`: the machine's PowerShell process was killed (a ``BaseException``: no
+  ``catch``, no ``finally`` runs; it leaves :meth:`Interpreter.run`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ class Unsupported(Exception):
         self.what = what
         self.line = line
         super().__init__(f"{what} (line {line})" if line else what)
+
+
+class HostCrash(BaseException):
+    """The interpreter process died at an injected point (``WindowsHost.crash``)."""
+
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(f"the PowerShell process died in {method} on {path!r}")
+        self.method, self.path = method, path
 
 
 class Timeout(Exception):

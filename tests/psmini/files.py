@@ -29,6 +29,8 @@ class FileSystem:
 
     root: Path
     _locked: set[str]
+    #: Open handles (FileShare.None) of the interpreter process: id -> canonical path.
+    _handles: dict[int, str]
 
     def hit(self, method: str, win: str, qualified: str = "") -> None:  # pragma: no cover
         raise NotImplementedError
@@ -76,9 +78,10 @@ class FileSystem:
 
     # -- bookkeeping -------------------------------------------------------------------------
     def check_lock(self, win: str, with_path: bool = True) -> None:
-        """Fail as Windows does when another process holds the file open."""
+        """Fail as Windows does when the file is held open (by another process, or by a
+        handle of this one that shares nothing)."""
         canon = self.canonical(win)
-        if canon in self._locked:
+        if canon in self._locked or canon in self._handles.values():
             where = f"the file '{canon}'" if with_path else "the file"
             raise NetError(
                 IO,

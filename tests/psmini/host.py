@@ -1,5 +1,6 @@
-"""The emulated Windows machine: its file system (:mod:`.files`), the registry, the services,
-a UTC clock, fault injection, and the record of calls."""
+"""The emulated Windows machine: its file system (:mod:`.files`, :mod:`.fileops`), the
+registry, the services, the processes (the interpreter is :attr:`WindowsHost.pid`), a UTC
+clock, fault and crash injection, and the record of calls."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .dates import DateTime
-from .errors import NetError
-from .files import DENIED, IO, FileSystem
+from .errors import HostCrash, NetError
+from .fileops import FileOps
+from .files import DENIED, IO
 from .registry import Registry
 
 STATUSES = (
@@ -44,19 +46,28 @@ class _Fault:
     times: int
     message: str
     skip: int
+    crash: bool = False
 
 
-class WindowsHost(FileSystem):
-    """A Windows machine for the interpreter; ``root`` holds its drives (``root/C``)."""
+class WindowsHost(FileOps):
+    """A Windows machine for the interpreter; ``root`` holds its drives (``root/C``).
+    ``pid`` is the interpreter process's id; ``live_pids`` the processes alive (with it)."""
 
-    def __init__(self, root: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, root: Path | str, *, clock: Callable[[], float] = time.time, pid: int = 4242
+    ) -> None:
         self.root = Path(root)
         self.clock = clock
         self.registry = Registry()
         self.services: dict[str, Service] = {}
         self.calls: list[tuple[str, str]] = []
+        self.crashes: list[tuple[str, str]] = []
+        self.pid = pid
+        self.live_pids: set[int] = {pid}
         self._faults: list[_Fault] = []
         self._locked: set[str] = set()
+        self._handles: dict[int, str] = {}
+        self._next_handle = 0
         (self.root / "C").mkdir(parents=True, exist_ok=True)
 
     # -- test set-up -------------------------------------------------------------------------
@@ -73,6 +84,23 @@ class WindowsHost(FileSystem):
         cmdlet such as ``New-ItemProperty``) whose first path contains ``path_contains`` fail
         with ``message`` (after ``skip`` matching calls that succeed)."""
         self._faults.append(_Fault(method.lower(), path_contains, times, message, skip))
+
+    def crash(self, method: str, path_contains: str, *, times: int = 1, skip: int = 0) -> None:
+        """Like :meth:`fail`, but the PowerShell process dies there: :class:`HostCrash`, which
+        no ``catch`` or ``finally`` sees (recorded in :attr:`crashes`)."""
+        self._faults.append(_Fault(method.lower(), path_contains, times, "", skip, crash=True))
+
+    def respawn(self) -> int:
+        """The interpreter process died: its pid leaves :attr:`live_pids`, the files it held
+        open are closed, and the next interpreter gets the next free pid (returned)."""
+        self.live_pids.discard(self.pid)
+        self._handles.clear()
+        pid = self.pid + 1
+        while pid in self.live_pids:
+            pid += 1
+        self.pid = pid
+        self.live_pids.add(pid)
+        return pid
 
     def unreadable(self, win_path: str) -> None:
         """The file is locked by another process: opening it fails."""
@@ -98,7 +126,7 @@ class WindowsHost(FileSystem):
 
     # -- paths -------------------------------------------------------------------------------
     def hit(self, method: str, win: str, qualified: str = "") -> None:
-        """Record a call; raise an injected fault if one matches."""
+        """Record a call; raise an injected fault (or crash) if one matches."""
         self.calls.append((method, win))
         names = {method.lower(), qualified.lower()}
         for fault in self._faults:
@@ -107,5 +135,8 @@ class WindowsHost(FileSystem):
                     fault.skip -= 1
                     continue
                 fault.times -= 1
+                if fault.crash:
+                    self.crashes.append((method, win))
+                    raise HostCrash(method, win)
                 kind = DENIED if "denied" in fault.message.lower() else IO
                 raise NetError(kind, fault.message)

@@ -32,12 +32,16 @@ class Interpreter(Control, Functions):
 
     def __init__(self, host: WindowsHost) -> None:
         self.host = host
-        self.vars = Variables()
+        self.errors: list[str] = []
+        self.deadline: float | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """A fresh process: no variables or functions but the automatic ones."""
+        self.vars = Variables({"pid": ("PID", lambda: self.host.pid)})
         self.vars.write("global", "ErrorActionPreference", "Continue")
         self.try_depth = 0
         self.depth = 0
-        self.errors: list[str] = []
-        self.deadline: float | None = None
 
     # -- entry -------------------------------------------------------------------------------
     def run(self, script: str, out: list[Any]) -> None:

@@ -214,11 +214,32 @@ def compare(operator: str, a: Any, b: Any) -> Any:
     if name in ("in", "notin"):
         found = any(equals(item, a, case) for item in _items(b))
         return found if name == "in" else not found
+    if name in ("match", "notmatch", "cmatch", "cnotmatch", "imatch", "inotmatch"):
+        return _match(name, a, b)
     if name not in ("eq", "ne", "lt", "le", "gt", "ge"):
         raise Unsupported(f"operator -{name}")
     if isinstance(a, list | KeysView):
         return [item for item in _items(a) if _scalar_compare(name, item, b, case)]
     return _scalar_compare(name, a, b, case)
+
+
+def _match(name: str, a: Any, b: Any) -> Any:
+    """``-match`` / ``-notmatch`` (``c``: case-sensitive). Python's ``re`` stands in for
+    .NET's regex (the same for the simple patterns the scripts use); ``$Matches`` is not set,
+    and reading it is Unsupported."""
+    flags = 0 if name.startswith("c") else re.IGNORECASE
+    negate = "not" in name
+    try:
+        pattern = re.compile(to_string(b), flags)
+    except re.error as exc:
+        raise runtime_error(f"Invalid regular expression pattern: {to_string(b)}: {exc}") from None
+
+    def hit(value: Any) -> bool:
+        return (pattern.search(to_string(value)) is not None) != negate
+
+    if isinstance(a, list | KeysView):
+        return [item for item in _items(a) if hit(item)]
+    return hit(a)
 
 
 def join(items: Any, separator: Any) -> str:

@@ -7,7 +7,15 @@ lives on between requests; each request clears ``$OrchPayload`` and sets ``$LAST
 to 0. The verb library is acknowledged without running it; the transport's file-transfer
 scripts are applied to the host's file system directly; a script calling ``Invoke-OrchVerb``
 goes to ``fallback`` when there is one; anything else is interpreted. Something outside the
-interpreter's subset answers exit 99 with ``psmini: unsupported: ...``."""
+interpreter's subset answers exit 99 with ``psmini: unsupported: ...``.
+
+A crash injected with ``WindowsHost.crash`` kills the interpreter process: the host gets a
+new pid for the next interpreter, the global scope starts afresh, and the runner raises
+:class:`~tests.wsman.commands.InterpreterDied` (exit 137), so the emulated interpreter exits
+without answering; the transport then sends the same request to a fresh interpreter, which
+reaches this runner again as an ordinary request. One runner stands for every interpreter
+process: the one-shot fallback and the next persistent interpreter share the new pid and
+its global scope."""
 
 from __future__ import annotations
 
@@ -22,7 +30,8 @@ from typing import Any
 from orchestrator.transports._frame import TIMEOUT_EXIT
 from orchestrator.transports._interp_ps import LIBRARY_MARKER
 
-from .errors import NetError, PSError, Timeout, Unsupported
+from ..wsman.commands import InterpreterDied
+from .errors import HostCrash, NetError, PSError, Timeout, Unsupported
 from .host import WindowsHost
 from .interp import Interpreter
 from .output import render, to_json
@@ -31,6 +40,8 @@ from .syntax import unquote
 ScriptRunner = Callable[[str, float], tuple[int, bytes, bytes, bytes]]
 Answer = tuple[int, bytes, bytes, bytes]
 UNSUPPORTED_EXIT = 99
+#: The exit code the emulated interpreter dies with when a crash kills it.
+KILLED_EXIT = 137
 _ASSIGN = re.compile(r"^\$(\w+) = (?:'((?:[^']|'')*)'|(-?\d+))\s*$", re.M)
 
 
@@ -50,18 +61,26 @@ class PatchHostRunner:
         with self._lock:
             self.scripts.append(script)
             self.requests += 1
-            if script.startswith(LIBRARY_MARKER):
-                self.libraries += 1
-                return 0, b"", b"", b""
-            first = script.split("\n", 1)[0].strip()
-            if first.startswith("# orch:"):
-                return self._transfer(first[len("# orch:") :].strip(), script)
-            if self.fallback is not None and "Invoke-OrchVerb" in script:
-                return self.fallback(script, timeout)
-            return self.interpret(script, timeout)
+            try:
+                return self._dispatch(script, timeout)
+            except HostCrash:
+                self.host.respawn()
+                self.interpreter.reset()
+                raise InterpreterDied(KILLED_EXIT, b"", b"") from None
+
+    def _dispatch(self, script: str, timeout: float) -> Answer:
+        if script.startswith(LIBRARY_MARKER):
+            self.libraries += 1
+            return 0, b"", b"", b""
+        first = script.split("\n", 1)[0].strip()
+        if first.startswith("# orch:"):
+            return self._transfer(first[len("# orch:") :].strip(), script)
+        if self.fallback is not None and "Invoke-OrchVerb" in script:
+            return self.fallback(script, timeout)
+        return self.interpret(script, timeout)
 
     def interpret(self, script: str, timeout: float) -> Answer:
-        """Run ``script`` in the interpreter as one request."""
+        """Run ``script`` in the interpreter as one request (a crash leaves as HostCrash)."""
         it = self.interpreter
         it.vars.write("global", "OrchPayload", None)
         it.vars.write("global", "LASTEXITCODE", 0)

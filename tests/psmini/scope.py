@@ -7,6 +7,7 @@ A variable may carry a type constraint (typed parameters, ``[int]$x = ...``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,6 @@ UNSUPPORTED_VARIABLES = frozenset(
         "psversiontable",
         "pwd",
         "home",
-        "pid",
         "psscriptroot",
         "pscommandpath",
         "matches",
@@ -48,6 +48,8 @@ UNSUPPORTED_VARIABLES = frozenset(
     ]
 )
 CONSTANTS = {"true": True, "false": False, "null": None}
+#: Constant, AllScope automatic variables: key -> (name, getter); e.g. ``$PID``.
+Automatic = dict[str, tuple[str, Callable[[], Any]]]
 
 
 @dataclass
@@ -103,11 +105,13 @@ def split_name(raw: str, line: int) -> tuple[str | None, str]:
 
 
 class Variables:
-    """The scope chain of one interpreter."""
+    """The scope chain of one interpreter; ``automatic`` variables are read-only and seen
+    from every scope (``$PID``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, automatic: Automatic | None = None) -> None:
         self.global_scope = Scope()
         self.current = self.global_scope
+        self.automatic: Automatic = automatic or {}
 
     def lookup(self, qualifier: str | None, name: str) -> Var | None:
         """The variable ``name`` as PowerShell resolves it (None when undefined)."""
@@ -132,6 +136,8 @@ class Variables:
             key = "_"
         if key in UNSUPPORTED_VARIABLES:
             raise Unsupported(f"automatic variable ${name}", line)
+        if key in self.automatic:
+            return self.automatic[key][1]()
         var = self.lookup(qualifier, key)
         return None if var is None else var.value
 
@@ -142,13 +148,14 @@ class Variables:
         key = name.lower()
         if value is VOID:
             value = None
-        if key in CONSTANTS:
+        if key in CONSTANTS or key in self.automatic:
             if key == "null":
                 return
+            shown = self.automatic[key][0] if key in self.automatic else key
             raise PSError(
                 NetException(
                     "System.Management.Automation.SessionStateUnauthorizedAccessException",
-                    f"Cannot overwrite variable {key} because it is read-only or constant.",
+                    f"Cannot overwrite variable {shown} because it is read-only or constant.",
                 )
             )
         scope = self.global_scope if qualifier == "global" else self.current
