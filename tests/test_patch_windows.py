@@ -429,3 +429,15 @@ def test_ps_patch_parses_and_calls_only_real_cmdlets_and_parameters() -> None:
                 assert param.lower() in allowed, f"{name} has no parameter -{param}"
     assert {"New-ItemProperty", "Remove-ItemProperty", "Get-FileHash", "Get-Service"} <= used
     assert "Get-Process" in used
+
+
+def test_a_powershell_services_check_decides_on_windows(
+    web1: Web1, capsys: pytest.CaptureFixture[str]
+) -> None:
+    web1.install(1)
+    base = remote_args(web1, "upgrade", "--to", "2", "--services-running-check")
+    status, _, err = cli(capsys, *base, "$global:LASTEXITCODE = 0")
+    assert status == 7 and "says the services run" in err
+    status, _, err = cli(capsys, *base, "$global:LASTEXITCODE = 1")
+    assert status == 0, err
+    assert web1.host.reg_values(KEY)["PatchLevel"] == ("DWord", 2)  # type: ignore[index]
