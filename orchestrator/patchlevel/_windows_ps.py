@@ -107,29 +107,30 @@ function Write-OrchPatchLog {
 PS_PATCH = PS_BASE + PS_UPGRADE
 
 
-def _call(name: str, args: Mapping[str, Any]) -> str:
+def call(name: str, args: Mapping[str, Any], library: str = "") -> str:
+    """``PS_PATCH`` (plus ``library``) and one call of ``name``, every value quoted."""
     rendered = " ".join(f"-{key} {ps_value(value)}" for key, value in args.items())
-    return f"{PS_PATCH}\n{name} {rendered}\n"
+    return f"{PS_PATCH}\n{library}\n{name} {rendered}\n"
 
 
 def state_script(root: str, key: str) -> str:
     """Payload ``{root: bool, values: {PatchLevel, Product, ...: str}}``."""
-    return _call("Get-OrchPatchState", {"Root": root, "Key": key})
+    return call("Get-OrchPatchState", {"Root": root, "Key": key})
 
 
 def facts_script(root: str, paths: Sequence[str]) -> str:
     """Payload ``{files: {rel: [sha256, size, mtime] | ["unreadable", why] | null}}``."""
-    return _call("Get-OrchPatchFacts", {"Root": root, "Paths": list(paths)})
+    return call("Get-OrchPatchFacts", {"Root": root, "Paths": list(paths)})
 
 
 def services_script(names: Sequence[str]) -> str:
     """Payload ``{running: ["NAME (Status)", ...]}``."""
-    return _call("Get-OrchPatchServices", {"Names": list(names)})
+    return call("Get-OrchPatchServices", {"Names": list(names)})
 
 
 def log_script(root: str, lines: Sequence[str]) -> str:
     """Append ready-made lines to ``install.log``."""
-    return _call("Add-OrchPatchLog", {"Root": root, "Lines": list(lines)})
+    return call("Add-OrchPatchLog", {"Root": root, "Lines": list(lines)})
 
 
 def upgrade_script(
@@ -147,7 +148,7 @@ def upgrade_script(
     """Payload ``{ok, rolled_back, error, done: ["R k" | "A k" | "X k", ...]}``; exit 1 when
     it failed and rolled back, 2 when the rollback failed too, 3 when ``lock`` (taken as
     ``<ident> <pid>``) was already there."""
-    return _call(
+    return call(
         "Invoke-OrchPatchUpgrade",
         {
             "Root": root,

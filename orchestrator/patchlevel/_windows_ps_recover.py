@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..transports._quote import ps_value
-from ._windows_ps import PS_PATCH
+from ._windows_ps import call
 
 PS_RECOVER = r"""
 function Get-OrchPatchLock {
@@ -155,14 +154,9 @@ function Undo-OrchPatchInterrupted {
 """
 
 
-def _call(name: str, args: Mapping[str, Any]) -> str:
-    rendered = " ".join(f"-{key} {ps_value(value)}" for key, value in args.items())
-    return f"{PS_PATCH}\n{PS_RECOVER}\n{name} {rendered}\n"
-
-
 def lock_script(lock: str, backups: str) -> str:
     """Payload ``{lock: false}`` or ``{lock: true, id, pid, alive, plan: text | null}``."""
-    return _call("Get-OrchPatchLock", {"Lock": lock, "Backups": backups})
+    return call("Get-OrchPatchLock", {"Lock": lock, "Backups": backups}, PS_RECOVER)
 
 
 def recover_script(
@@ -177,7 +171,7 @@ def recover_script(
 ) -> str:
     """Undo the interrupted upgrade whose backup folder is ``backup`` (and remove its
     ``staging`` folder); exit 0 or 2."""
-    return _call(
+    return call(
         "Undo-OrchPatchInterrupted",
         {
             "Root": root,
@@ -189,4 +183,5 @@ def recover_script(
             "Start": start,
             "Staging": staging,
         },
+        PS_RECOVER,
     )

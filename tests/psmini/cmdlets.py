@@ -12,6 +12,7 @@ from . import dotnet
 from .cmdbase import Cmdlet, Context, hit, not_found, the_path
 from .convert import to_string, type_key
 from .errors import NetError, PSError, Unsupported
+from .host import STATUSES
 from .processes import get_process
 from .regcmdlets import get_item_property, new_item, new_item_property, remove_item_property
 from .registry import is_registry_path
@@ -24,15 +25,6 @@ _ALGORITHMS = {
     "sha512": "SHA512",
     "md5": "MD5",
 }
-_STATUS = (
-    "Stopped",
-    "StartPending",
-    "StopPending",
-    "Running",
-    "ContinuePending",
-    "PausePending",
-    "Paused",
-)
 
 
 def _test_path(ctx: Context, b: dict[str, Any]) -> list[Any]:
@@ -128,7 +120,7 @@ def _services(ctx: Context, b: dict[str, Any]) -> list[Any]:
         status = PSEnum(
             "System.ServiceProcess.ServiceControllerStatus",
             svc.status,
-            _STATUS.index(svc.status) + 1,
+            STATUSES.index(svc.status) + 1,
         )
         props = {
             "Name": svc.name,
