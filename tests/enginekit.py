@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.engine._protocols import StepResult
 from orchestrator.errors import StepError
 from orchestrator.plan import Action, Plan
 from orchestrator.workflow import plan_from_files
+
+if TYPE_CHECKING:
+    from orchestrator.engine._journal import Journal
+    from orchestrator.transports._protocol import Transport
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = frozenset({"preflight", "verify", "barrier"})
@@ -74,3 +78,24 @@ class ScriptedDriver:
 
     def close(self) -> None:
         return None
+
+
+def run_over_transports(
+    plan: Plan, journal: Journal, connect: Callable[[str], Transport], scope: str
+) -> dict[str, tuple[str, str]]:
+    """Run ``plan`` with the engine through a :class:`TransportDriver` on real transports
+    made by ``connect`` (two forks, one quick retry): {action id: (state, message)}."""
+    from orchestrator.engine._clock import RealClock
+    from orchestrator.engine._engine import Engine, EngineOptions
+    from orchestrator.engine._observers import Recorder
+    from orchestrator.engine._retry import RetryPolicy
+    from orchestrator.transports._driver import TransportDriver
+
+    run_id = journal.create_run(plan.to_json(), plan, {}, RealClock().now())
+    driver = TransportDriver(plan.facts, connect, scope=scope)
+    try:
+        options = EngineOptions(forks=2, policy=RetryPolicy(1, 0.1, 0.2))
+        Engine(plan, run_id, journal, driver, RealClock(), Recorder(), options).run()
+    finally:
+        driver.close()
+    return {a: (r.state, r.message) for a, r in journal.actions(run_id).items()}

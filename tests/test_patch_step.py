@@ -10,19 +10,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from orchestrator.engine._clock import RealClock
-from orchestrator.engine._engine import Engine, EngineOptions
 from orchestrator.engine._journal import Journal
-from orchestrator.engine._observers import Recorder
-from orchestrator.engine._retry import RetryPolicy
 from orchestrator.patchlevel import open_custom, open_package
 from orchestrator.patchlevel import upgrade as local_upgrade
 from orchestrator.patchlevel._state import read_state
 from orchestrator.plan import Plan
-from orchestrator.transports._driver import TransportDriver
 from orchestrator.transports._ssh import SSHTransport
 from orchestrator.workflow import plan_from_files
 
+from .enginekit import run_over_transports
 from .test_patch_kit import DAY, T0, Product, content, make_custom, snapshot, write
 from .test_patch_remote import give, hashes, inventory, twins
 
@@ -61,14 +57,7 @@ def run(lab: SshdLab, server: Sshd, plan: Plan, journal: Journal) -> dict[str, t
             key_file=lab.account.key_file, known_hosts=lab.known_hosts(server),
         )  # fmt: skip
 
-    run_id = journal.create_run(plan.to_json(), plan, {}, RealClock().now())
-    driver = TransportDriver(plan.facts, connect, scope="patch-step")
-    try:
-        options = EngineOptions(forks=2, policy=RetryPolicy(1, 0.1, 0.2))
-        Engine(plan, run_id, journal, driver, RealClock(), Recorder(), options).run()
-    finally:
-        driver.close()
-    return {a: (r.state, r.message) for a, r in journal.actions(run_id).items()}
+    return run_over_transports(plan, journal, connect, "patch-step")
 
 
 def test_plan_carries_install_dir(

@@ -306,13 +306,10 @@ def step_plan(web1: Web1, to: int, extra: str = "") -> Any:
 
 
 def run_plan(web1: Web1, plan: Any, journal_path: Path) -> dict[str, tuple[str, str]]:
-    from orchestrator.engine._clock import RealClock
-    from orchestrator.engine._engine import Engine, EngineOptions
     from orchestrator.engine._journal import Journal
-    from orchestrator.engine._observers import Recorder
-    from orchestrator.engine._retry import RetryPolicy
-    from orchestrator.transports._driver import TransportDriver
     from orchestrator.transports._winrm import WinRMTransport
+
+    from .enginekit import run_over_transports
 
     def connect(host: str) -> WinRMTransport:
         return WinRMTransport(
@@ -320,15 +317,7 @@ def run_plan(web1: Web1, plan: Any, journal_path: Path) -> dict[str, tuple[str, 
             password=PASSWORD, transport="basic", allow_unencrypted=True,
         )  # fmt: skip
 
-    journal = Journal(journal_path)
-    run_id = journal.create_run(plan.to_json(), plan, {}, RealClock().now())
-    driver = TransportDriver(plan.facts, connect, scope="patch-windows")
-    try:
-        options = EngineOptions(forks=2, policy=RetryPolicy(1, 0.1, 0.2))
-        Engine(plan, run_id, journal, driver, RealClock(), Recorder(), options).run()
-    finally:
-        driver.close()
-    return {a: (r.state, r.message) for a, r in journal.actions(run_id).items()}
+    return run_over_transports(plan, Journal(journal_path), connect, "patch-windows")
 
 
 def test_playbook_step_on_windows_upgrades_then_finds_it_in_effect(
