@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import IO
 
 from ..errors import InputError
@@ -166,9 +166,8 @@ def remote_upgrade(
             )  # fmt: skip
         how = "assumed: no level recorded" if recorded is None else "recorded"
         log.write(f"current patch level {start} ({how}); target level {to}")
-        install = (PureWindowsPath, PurePosixPath)[source.state_file](source.install)
         facts, result.check, result.compat, result.forced = _preflight(
-            pkg, install, to, recorded, custom, force, log, source
+            pkg, Path(source.install), to, recorded, custom, force, log, source, logfile
         )
     except BaseException:
         with contextlib.suppress(Exception):  # the error that stopped us matters more
@@ -183,7 +182,7 @@ def remote_upgrade(
     undo = [Undo(k, op.kind, op.path, _existed(op, facts, recorded)) for k, op in enumerate(ops)]
     plan = UndoPlan(ident, start, to, undo, folders_of(ops), source.registry_before)
     result.backup = Path(backup)
-    _stage(pkg, custom, source, staging, items, (backup, plan.to_json()))
+    _stage(pkg, custom, source, ident, items, plan.to_json())
     done = source.run_upgrade(staging, backup, ops, log.lines, start, state, ident)
     if done.exit_code not in (0, 1, 2):  # 3: a lock at start; else killed (124, 137...)
         interrupted_now(source, ident, services, start, to, done.why)
@@ -212,23 +211,23 @@ def _stage(
     pkg: PatchPackage,
     custom: CustomPackage | None,
     source: RemoteInstall,
-    staging: str,
+    ident: str,
     items: list[Staged],
-    plan: tuple[str, str],
+    plan: str,
 ) -> None:
-    """Upload ``plan`` (folder, text) as ``plan.json`` and every op's content to
-    ``staging/<k>`` (SFTP, or WinRM file steps)."""
-    source.make_dir(staging)
-    source.make_dir(plan[0])
-    sep = "/" if source.state_file else "\\"
+    """Upload ``plan`` as ``backups/<ident>/plan.json`` and every op's content to
+    ``staging-<ident>/<k>`` (SFTP, or WinRM file steps)."""
+    staging, backup = f"staging-{ident}", ("backups", ident)
+    source.make_dir(source.join(STATE_DIR, staging))
+    source.make_dir(source.join(STATE_DIR, *backup))
     local = Path(tempfile.mkdtemp(prefix="orch-patch-stage-"))
     try:
-        (local / "plan.json").write_text(plan[1], encoding="utf-8")
-        source.transport.put(local / "plan.json", f"{plan[0]}{sep}plan.json")
+        (local / "plan.json").write_text(plan, encoding="utf-8")
+        source.transport.put(local / "plan.json", source.join(STATE_DIR, *backup, "plan.json"))
         for k, item in enumerate(items):
             if item.op.kind == "write":
                 _extract(pkg, custom, item, local / str(k))
-                source.transport.put(local / str(k), f"{staging}{sep}{k}")
+                source.transport.put(local / str(k), source.join(STATE_DIR, staging, str(k)))
     finally:
         shutil.rmtree(local, ignore_errors=True)
 

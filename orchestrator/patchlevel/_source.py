@@ -107,8 +107,6 @@ class RemoteSource:
     transport: FactsTransport
     install: str
     timeout: float = 300
-    #: How many ``file_facts`` round trips were made (the tests count them).
-    fact_calls: int = 0
     #: The state is a file the upgrade script writes as its last op.
     state_file = True
 
@@ -129,7 +127,6 @@ class RemoteSource:
         rels = list(paths)
         base = self.install.rstrip("/") or "/"
         full = [f"{base}/{rel}" for rel in rels]
-        self.fact_calls += 1
         try:
             found = self.transport.file_facts(full, timeout=self.timeout)
         except (IndexError, ValueError) as exc:

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Protocol
 
 from ..errors import InputError, OrchestratorError, location
@@ -181,18 +181,20 @@ def _levels(install: Path, m: Manifest, to: int) -> tuple[int | None, int]:
 
 def _preflight(
     pkg: PatchPackage,
-    install: PurePath,
+    install: Path,
     to: int,
     recorded: int | None,
     custom: CustomPackage | None,
     force: bool,
     log: LogSink,
     source: FactsSource | None = None,
+    log_path: str | None = None,
 ) -> tuple[dict[str, FileFact | None], CheckReport, CompatReport, tuple[str, ...]]:
-    """Both checks, logged; refuses a level that breaks customizations unless forced."""
+    """Both checks, logged; refuses a level that breaks customizations unless forced.
+    ``log_path`` names ``install.log`` in the refusal (default ``install/install.log``)."""
     m = pkg.manifest
     paths = sorted(set(m.paths) | set(custom.manifest.files if custom else ()))
-    facts = (source or LocalSource(Path(install))).facts(paths)
+    facts = (source or LocalSource(install)).facts(paths)
     cm = custom.manifest if custom else None
     check = check_consistency(m, facts, recorded, cm)
     compat = check_compatibility(m, check, cm)
@@ -205,11 +207,12 @@ def _preflight(
     target = compat.at(to)
     blocking = target.blocking
     if blocking and not force:
+        logged = log_path or install / LOG_NAME
         log.write(f"refused: level {to} would break customizations of: " + ", ".join(blocking))
         raise UpgradeRefused(
             f"upgrading to patch level {to} would break the customizations of "
             f"{len(blocking)} file(s): {'; '.join(target.lines())}; compatible level(s): "
-            f"{describe(compat.compatible_levels) or 'none'}; send {install / LOG_NAME} to "
+            f"{describe(compat.compatible_levels) or 'none'}; send {logged} to "
             "your customization service for updated customizations, or pass --force; "
             "nothing was changed"
         )

@@ -25,8 +25,6 @@ from ._windows_ps_recover import lock_script, recover_script
 
 #: A package's product, release and build.
 Identity = tuple[str, str, int]
-#: Registry values written beside ``PatchLevel``.
-STATE_VALUES = ("Product", "Release", "Build", "Version", "Package", "Updated")
 
 
 def default_key(product: str) -> str:
@@ -56,8 +54,6 @@ class WindowsSource:
     key: str
     identity: Identity
     timeout: float = 300
-    #: How many facts round trips were made (the tests count them).
-    fact_calls: int = 0
     #: The key and its values as :meth:`state` last found them (for a recovery).
     registry_before: dict[str, Any] = field(default_factory=dict)
     state_file = False
@@ -104,7 +100,6 @@ class WindowsSource:
     def facts(self, paths: Iterable[str]) -> dict[str, FileFact | None]:
         """SHA-256, size and mtime of every path, one round trip."""
         rels = list(paths)
-        self.fact_calls += 1
         result = self._run(ps.facts_script(self.install, rels), self.timeout)
         doc = _checked(self.host, "reading file facts", result)
         files: Mapping[str, Any] = doc.get("files") or {}
