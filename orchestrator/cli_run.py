@@ -8,17 +8,21 @@ import json
 import secrets
 import sys
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import timespec
 from .engine import _session as session
+from .engine._engine import RunResult
 from .engine._journal import Journal, default_journal_path
 from .engine._observers import PlainProgress
 from .engine._protocols import Observer
 from .engine._resume import requeue_failed
 from .errors import InputError, StalePlanError, UnknownRunError, WindowError
 from .plan import Plan, load_plan, plan_from_document
+
+#: Wall seconds per plan second of a rehearsal, unless ``--time-scale`` says otherwise.
+SIM_SCALE = 0.0005
 
 
 def add_parsers(sub: Any) -> None:
@@ -29,13 +33,19 @@ def add_parsers(sub: Any) -> None:
     ap.add_argument("--plan", type=Path, dest="plan_file", help="the reviewed plan (JSON)")
     ap.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     ap.add_argument("--sim", action="store_true", help="rehearse on the simulated lab")
-    ap.add_argument("--lab", type=Path, help="simulated lab file (default: a new one per run)")
-    ap.add_argument("--faults", type=Path, help="fault injection file for the simulated lab")
+    ap.add_argument("--lab", type=Path, help="simulated lab file (--sim; default: one per run)")
+    ap.add_argument("--faults", type=Path, help="fault injection file (--sim)")
     ap.add_argument(
-        "--time-scale", type=float, default=0.0005, help="wall seconds per plan second (sim)"
+        "--time-scale", type=float, help=f"wall seconds per plan second (--sim; {SIM_SCALE})"
     )
     ap.add_argument("--forks", type=int, default=10, help="actions run at once (10)")
-    ap.add_argument("--max-failures", type=int, help="failure budget (default: the plan's)")
+    ap.add_argument(
+        "--max-failures", type=int, help="failure budget in failed actions (default: the plan's)"
+    )
+    ap.add_argument("--max-failed-hosts", type=int, help="failure budget in failed hosts")
+    ap.add_argument(
+        "--max-percent", type=float, help="failure budget in percent of the run's hosts failed"
+    )
     _common(ap)
 
     rp = sub.add_parser("resume", help="continue an interrupted or paused run")
@@ -62,25 +72,17 @@ def add_parsers(sub: Any) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--journal", type=Path, help="journal database (default: per-user state)")
-    p.add_argument("--window", help="maintenance window START/END (ISO 8601), overrides the plan")
+    p.add_argument(
+        "--window",
+        help="maintenance window START/END or START/DURATION (ISO 8601, 3h, PT3H), "
+        "overrides the plan",
+    )
     p.add_argument("--progress", choices=("auto", "rich", "plain", "none"), default="auto")
 
 
 def parse_window(text: str | None) -> tuple[float, float] | None:
-    """``START/END`` in ISO 8601 → epoch seconds; a clear error otherwise."""
-    if not text:
-        return None
-    try:
-        start, end = text.split("/", 1)
-        bounds = (
-            datetime.fromisoformat(start).timestamp(),
-            datetime.fromisoformat(end).timestamp(),
-        )
-    except ValueError:
-        raise WindowError(f"--window {text!r}: expected START/END in ISO 8601") from None
-    if bounds[1] <= bounds[0]:
-        raise WindowError(f"--window {text!r}: the window ends before it starts")
-    return bounds
+    """``--window``: ``START/END`` or ``START/DURATION`` → epoch seconds, or None."""
+    return timespec.parse_window(text) if text else None
 
 
 def _observers(args: argparse.Namespace, plan: Plan, window: Any) -> list[Observer]:
@@ -109,6 +111,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from .validator import validate
     from .workflow import plan_from_files
 
+    _check_numbers(args)
     fresh = plan_from_files(args.playbook, args.inventory)
     if args.plan_file:
         plan = load_plan(args.plan_file)
@@ -127,15 +130,16 @@ def cmd_apply(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 print("nothing done", file=sys.stderr)
                 return 1
-    _check_numbers(args)
     opts = session.SessionOptions(
         inventory=str(args.inventory),
         sim=args.sim,
         faults=str(args.faults) if args.faults else None,
-        time_scale=args.time_scale,
+        time_scale=SIM_SCALE if args.time_scale is None else args.time_scale,
         forks=args.forks,
         window=parse_window(args.window),
         max_failures=args.max_failures,
+        max_failed_hosts=args.max_failed_hosts,
+        max_percent=args.max_percent,
     )
     session.check_connections(plan, opts)
     faults = session.load_fault_file(plan, opts)
@@ -164,16 +168,28 @@ def cmd_apply(args: argparse.Namespace) -> int:
         lease.release()
         journal.close()
     sys.stdout.write(text)
-    _next_step(result.status, run_id)
+    _next_step(result, run_id)
     return session.exit_status(result)
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
     if args.forks < 1:
         raise InputError("--forks must be at least 1")
-    _scale(args.time_scale)
-    if args.max_failures is not None and args.max_failures < 0:
-        raise InputError("--max-failures must be 0 or more")
+    if not args.sim:
+        given = [f for f, v in (("--faults", args.faults), ("--lab", args.lab),
+                                ("--time-scale", args.time_scale)) if v is not None]  # fmt: skip
+        if given:
+            raise InputError(
+                f"{', '.join(given)} only apply to a rehearsal on the simulated lab: add --sim, "
+                "or leave them out to run on the real hosts"
+            )
+    if args.time_scale is not None:
+        _scale(args.time_scale)
+    for flag, value in (("--max-failures", args.max_failures),
+                        ("--max-failed-hosts", args.max_failed_hosts),
+                        ("--max-percent", args.max_percent)):  # fmt: skip
+        if value is not None and not 0 <= value < float("inf"):
+            raise InputError(f"{flag} must be 0 or more, not {value}")
 
 
 def _scale(value: float) -> float:
@@ -182,12 +198,16 @@ def _scale(value: float) -> float:
     return value
 
 
-def _next_step(status: str, run_id: str) -> None:
-    if status == "paused":
-        print(f"paused at a safe point; continue with: orchestrator resume {run_id}",
+def _next_step(result: RunResult, run_id: str) -> None:
+    if result.status == "paused":
+        again = f"orchestrator resume {run_id}"
+        if result.stop == "window":
+            again += " --window START/END (the next window)"
+        print(f"paused at a safe point: {result.reason}; continue with: {again}",
               file=sys.stderr)  # fmt: skip
-    elif status == "failed":
-        print(f"fix the cause, then: orchestrator resume {run_id} --retry-failed", file=sys.stderr)
+    elif result.status == "failed":
+        print(f"{result.reason}; fix the cause, then: orchestrator resume {run_id} --retry-failed",
+              file=sys.stderr)  # fmt: skip
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -199,6 +219,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         record = journal.run(run_id)
         if record.status == "done":
             print(f"run {run_id} is already done; nothing to do", file=sys.stderr)
+            _ensure_report(journal, run_id)
             return 0
         if record.status == "failed" and not args.retry_failed:
             raise InputError(f"run {run_id} failed; fix the cause and resume with --retry-failed")
@@ -207,15 +228,18 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if window_override:
             opts = replace(opts, window=window_override)
         if args.time_scale is not None:
-            if not 0 <= args.time_scale < float("inf"):
+            if not opts.sim:
                 raise InputError(
-                    f"--time-scale must be a finite number >= 0, not {args.time_scale}"
+                    f"run {run_id} runs on the real hosts: --time-scale only applies to a "
+                    "rehearsal on the simulated lab"
                 )
-            opts = replace(opts, time_scale=args.time_scale)
+            opts = replace(opts, time_scale=_scale(args.time_scale))
         faults = session.load_fault_file(plan, opts)
         window = opts.window or session.plan_window(plan)
         start = max(record.updated_at, window[0] if window else record.updated_at)
         clock = session.make_clock(opts, start)
+        if window and not window_override:
+            _window_left(run_id, record.summary, window, clock.now())
         lease = session.new_lease(journal, plan, opts)
         note = lease.acquire(run_id)
         if note:
@@ -238,8 +262,24 @@ def cmd_resume(args: argparse.Namespace) -> int:
     finally:
         journal.close()
     sys.stdout.write(text)
-    _next_step(result.status, run_id)
+    _next_step(result, run_id)
     return session.exit_status(result)
+
+
+def _window_left(run_id: str, summary: Any, window: tuple[float, float], now: float) -> None:
+    """Refuse to resume into a window that has ended, or that paused the run for want of
+    room (it would pause again at once)."""
+    end = timespec.utc_text(window[1])
+    if now >= window[1]:
+        why = f"its maintenance window ended at {end}"
+    elif summary.get("stop") == "window":
+        why = f"it paused because its maintenance window (ending {end}) had no room left"
+    else:
+        return
+    raise WindowError(
+        f"run {run_id}: {why}; give the next window: orchestrator resume {run_id} "
+        "--window START/END (or START/DURATION, e.g. 2026-11-29T22:00/8h)"
+    )
 
 
 def _existing_journal(args: argparse.Namespace) -> Journal:
@@ -279,19 +319,35 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ensure_report(journal: Journal, run_id: str) -> dict[str, Any]:
+    """The run's report; rebuilt from the journal (and written) if missing or damaged."""
+    from .engine import _artefacts as artefacts
+
+    path = artefacts.report_path(journal, run_id)
+    report = artefacts.read_report(path)
+    if report is None:
+        report = artefacts.rebuild_report(journal, run_id)
+        if journal.run(run_id).status != "running":  # a live run writes its own
+            try:
+                artefacts.write_report(path, report)
+            except OSError as exc:
+                print(f"could not save the rebuilt report {path}: {exc}", file=sys.stderr)
+        print(f"report of run {run_id} rebuilt from the journal (no simulated-lab downtime)",
+              file=sys.stderr)  # fmt: skip
+    return report
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    """``orchestrator report [RUN]``: the report written at the end of the run's last session."""
+    """``orchestrator report [RUN]``: the report of the run's last session, rebuilt from the
+    journal when it is missing or damaged."""
     from .engine._report import render_report
 
     journal = _existing_journal(args)
     try:
         run_id = journal.resolve(args.run)
-        path = session.run_dir(journal) / f"{run_id}.report.json"
+        report = _ensure_report(journal, run_id)
     finally:
         journal.close()
-    if not path.exists():
-        raise InputError(f"run {run_id} has no report yet (it is still running or was killed)")
-    report = json.loads(path.read_text(encoding="utf-8"))
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.format == "json" else
                      render_report(report))  # fmt: skip
     return 0

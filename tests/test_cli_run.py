@@ -268,12 +268,12 @@ SIMPLE_ERRORS: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "window-malformed": (
         _apply_base("--sim", "--yes", "--window", "tonight"),
         2,
-        ("--window 'tonight'", "START/END in ISO 8601"),
+        ("--window 'tonight'", "START/END or START/DURATION"),
     ),
     "window-without-end": (
         _apply_base("--sim", "--yes", "--window", "2026-11-28T22:00:00+00:00/"),
         2,
-        ("--window", "START/END in ISO 8601"),
+        ("--window", "START/END or START/DURATION"),
     ),
     "window-ends-before-it-starts": (
         _apply_base(
@@ -283,6 +283,27 @@ SIMPLE_ERRORS: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
         ("--window", "ends before it starts"),
     ),
     "forks-zero": (_apply_base("--sim", "--yes", "--forks", "0"), 2, ("--forks",)),
+    # simulation-only flags never go silently to the real hosts
+    "faults-without-sim": (
+        _apply_base("--yes", "--faults", str(FAULTS_1618)),
+        2,
+        ("--faults only apply to a rehearsal", "add --sim"),
+    ),
+    "lab-and-time-scale-without-sim": (
+        _apply_base("--yes", "--lab", "{tmp}/lab.sqlite", "--time-scale", "0.1"),
+        2,
+        ("--lab, --time-scale only apply to a rehearsal",),
+    ),
+    "max-percent-negative": (
+        _apply_base("--sim", "--yes", "--max-percent", "-5"),
+        2,
+        ("--max-percent must be 0 or more",),
+    ),
+    "window-duration-malformed": (
+        _apply_base("--sim", "--yes", "--window", "2026-11-28T22:00/3 hours"),
+        2,
+        ("neither an ISO 8601 time nor a duration",),
+    ),
     "time-scale-negative": (
         _apply_base("--sim", "--yes", "--time-scale", "-1"),
         2,
@@ -527,8 +548,16 @@ def test_window_closes_pauses_at_a_safe_point_and_resume_continues(tmp_path: Pat
     assert r.returncode == 75, r.stderr
     assert "Traceback" not in r.stderr
     run_id = run_id_of(r)
-    assert f"paused at a safe point; continue with: orchestrator resume {run_id}" in r.stderr
+    assert (
+        "paused at a safe point: the maintenance window ends at 2026-11-28 23:00:00 UTC: "
+        "the next action, " in r.stderr
+    )
+    assert f"continue with: orchestrator resume {run_id} --window START/END" in r.stderr
     assert r.stdout.startswith(f"Run {run_id}: paused after ")
+    assert "(the maintenance window ends at 2026-11-28 23:00:00 UTC" in r.stdout.splitlines()[0]
+    assert report_json(journal)["stop"] == "window"
+    again = cli("resume", "last", "--progress", "none", journal=journal)  # no new window
+    assert_one_line_error(again, 2, "had no room left", f"resume {run_id} --window")
 
     st = cli("status", "last", journal=journal)
     assert st.returncode == 0, st.stderr
@@ -610,3 +639,31 @@ def test_secrets_in_the_inventory_never_reach_any_output(tmp_path: Path) -> None
         for name, data in files.items():
             assert secret.encode() not in data, name
             assert secret.encode("utf-16-le") not in data, name
+
+
+# -- 9. Ctrl-C ---------------------------------------------------------------------------
+
+
+def test_first_ctrl_c_is_acknowledged_and_stops_at_a_safe_point(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite"
+    args = [a for a in apply_args(scale="0.001") if a not in ("--progress", "none")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", *args, "--progress", "plain",
+         "--journal", str(journal)],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        _wait_for_run(journal, proc)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 75, err
+    assert "stopping at the next safe point; Ctrl-C again to abort" in err
+    assert "paused at a safe point: stopped on request at a safe point" in err
+    assert "Traceback" not in err
+    assert report_json(journal)["stop"] == "stop"

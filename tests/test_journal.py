@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,8 @@ def journal(tmp_path: Path) -> Journal:
 def test_create_run_stores_plan_and_pending_actions(journal: Journal, plan: Plan) -> None:
     text = plan.to_json()
     run_id = journal.create_run(text, plan, {"forks": 4, "window": None}, AT)
-    assert re.fullmatch(r"20261121-155501-[0-9a-f]{6}", run_id)
+    assert re.fullmatch(r"[0-9a-f]{6}-\d{8}-\d{6}", run_id)  # stamped with the wall clock
+    assert run_id[7:15] == time.strftime("%Y%m%d", time.gmtime(journal.run(run_id).created_wall))
     actions = journal.actions(run_id)
     assert list(actions) == [a.id for a in plan.actions]
     assert {a.state for a in actions.values()} == {"pending"}
@@ -163,16 +165,76 @@ def test_runs_newest_first_and_resolve(journal: Journal, plan: Plan) -> None:
     assert [r.run_id for r in journal.runs()] == [new, mid, old]
     assert journal.resolve("last") == new
     assert journal.resolve(old) == old
-    assert journal.resolve(old[:12]) == old  # the only run of 15:55
-    if new[:-5] != mid[:-5]:
-        assert journal.resolve(new[:-5]) == new
-    with pytest.raises(UnknownRunError, match="ambiguous") as err:
-        journal.resolve("20261121")
-    assert old in str(err.value) and new in str(err.value)
+    assert journal.resolve(old[:6]) == old  # six characters always name one run
+    assert journal.resolve(new[:-3]) == new
     with pytest.raises(UnknownRunError, match="no run 'zz'"):
         journal.resolve("zz")
     with pytest.raises(UnknownRunError):
         journal.resolve("")
+
+
+def test_ambiguous_prefix_lists_the_runs(journal: Journal, plan: Plan) -> None:
+    ids = [journal.create_run(plan.to_json(), plan, {}, AT) for _ in range(40)]
+    assert len({i[:6] for i in ids}) == 40  # the first six characters are unique
+    first = ids[0][0]
+    same = [i for i in ids if i[0] == first]
+    if len(same) > 1:
+        with pytest.raises(UnknownRunError, match="ambiguous") as err:
+            journal.resolve(first)
+        assert same[0] in str(err.value)
+
+
+def test_last_is_the_newest_by_wall_clock_not_by_plan_time(journal: Journal, plan: Plan) -> None:
+    """A rehearsal stamps its run with the plan's (simulated, maybe future) time; "last"
+    must still be the run created last."""
+    text = plan.to_json()
+    rehearsal = journal.create_run(text, plan, {"sim": True}, AT + 86400 * 365)
+    time.sleep(0.01)
+    real = journal.create_run(text, plan, {}, AT - 86400 * 365)
+    assert journal.resolve("last") == real
+    assert [r.run_id for r in journal.runs()] == [real, rehearsal]
+
+
+def test_a_version_1_journal_is_migrated(tmp_path: Path, plan: Plan) -> None:
+    """A journal written before the budget table and the wall-clock column still opens:
+    its runs keep their ids and come after new ones."""
+    path = tmp_path / "v1.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """CREATE TABLE runs (run_id TEXT PRIMARY KEY, created_at REAL NOT NULL,
+            updated_at REAL NOT NULL, status TEXT NOT NULL, plan_fingerprint TEXT NOT NULL,
+            playbook TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{}',
+            summary TEXT NOT NULL DEFAULT '{}');
+        CREATE TABLE plans (run_id TEXT PRIMARY KEY, plan_text TEXT NOT NULL);
+        CREATE TABLE actions (run_id TEXT NOT NULL, action_id TEXT NOT NULL, seq INTEGER NOT
+            NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, started_at REAL,
+            ended_at REAL, message TEXT NOT NULL DEFAULT '', PRIMARY KEY (run_id, action_id))
+            WITHOUT ROWID;
+        CREATE TABLE attempts (id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, action_id TEXT NOT
+            NULL, attempt INTEGER NOT NULL, step TEXT NOT NULL, started_at REAL NOT NULL,
+            ended_at REAL NOT NULL, outcome TEXT NOT NULL, exit_code INTEGER,
+            output_digest TEXT NOT NULL DEFAULT '', error_class TEXT NOT NULL DEFAULT '',
+            message TEXT NOT NULL DEFAULT '');
+        CREATE TABLE leases (key TEXT PRIMARY KEY, hostname TEXT NOT NULL, pid INTEGER NOT
+            NULL, token TEXT NOT NULL, run_id TEXT NOT NULL, acquired_at REAL NOT NULL,
+            expires_at REAL NOT NULL);
+        INSERT INTO runs VALUES ('20261121-155501-abcdef', 1.0, 2.0, 'paused', 'sha256:x',
+            'old', '{}', '{}');
+        PRAGMA user_version=1;"""
+    )
+    conn.close()
+    journal = Journal(path)
+    try:
+        assert journal.run("20261121-155501-abcdef").status == "paused"
+        assert journal.budget("20261121-155501-abcdef") is None
+        new = journal.create_run(plan.to_json(), plan, {}, AT)
+        assert journal.resolve("last") == new
+        journal.set_budget(new, {"spent": True})
+        assert journal.budget(new) == {"spent": True}
+    finally:
+        journal.close()
+    version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
+    assert version == 2
 
 
 def test_run_status_summary_and_options(journal: Journal, plan: Plan) -> None:

@@ -174,7 +174,7 @@ def test_plain_progress_one_line_per_notable_event(plan: Plan) -> None:
     assert lines[-4:] == [
         "[23:07:00] undo    owa/fe2/lb_out (fe2): done - back in the load balancer",
         "[23:07:01] window  closing: the window ends in 20m",
-        "[23:07:02] budget  failure budget spent: 1 failures (max 0)",
+        "[23:07:02] budget  failure budget spent: 1 failures (max 0); starting nothing new",
         "[23:07:03] finish  run r1 failed: 50 done, 1 failed, 1 cancelled, 70 pending",
     ]
     assert not any("preflight/fe1/backup" in line and "start" in line for line in lines)

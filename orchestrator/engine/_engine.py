@@ -14,12 +14,14 @@ from __future__ import annotations
 import heapq
 import queue
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..plan import Action, Plan
+from ..timespec import utc_text
+from ._budget import Budget, BudgetLimits
 from ._compensation import compensation, scope_of
 from ._compensator import Compensator
 from ._graph import OPENERS, RunGraph, span_keys
@@ -30,16 +32,27 @@ from ._resume import reopen_compensated
 from ._retry import RetryPolicy
 from ._steps import StepOutcome, StepRunner
 
+#: Called with the final status, summary and time just before the status is journaled.
+Finalizer = Callable[[str, Mapping[str, Any], float], None]
+
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """How to run: parallelism, window (plan-time start, end), budget, retries, timeouts."""
+    """How to run: parallelism, window (plan-time start, end), budget, retries, timeouts.
+    The budget's limits are ``max_failures``, ``max_failed_hosts`` and ``max_percent``
+    (see :mod:`._budget`; ``None`` is "not limited this way")."""
 
     forks: int = 10
     window: tuple[float, float] | None = None
-    max_failures: int = 0
+    max_failures: int | None = 0
+    max_failed_hosts: int | None = None
+    max_percent: float | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     timeouts: Mapping[str, float] = field(default_factory=dict)
+
+    def limits(self) -> BudgetLimits:
+        """The failure budget's limits."""
+        return BudgetLimits(self.max_failures, self.max_failed_hosts, self.max_percent)
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,7 @@ class RunResult:
     reason: str
     counts: Mapping[str, int]
     failures: int
+    stop: str = ""  # what stopped a paused run: window, budget, stop (on request) or lease
 
 
 class Engine:
@@ -66,10 +80,12 @@ class Engine:
         options: EngineOptions,
         stop: threading.Event | None = None,
         halt: threading.Event | None = None,
+        finalize: Finalizer | None = None,
     ) -> None:
         self.plan, self.run_id, self.journal = plan, run_id, journal
         self.clock, self.observer, self.options = clock, observer, options
         self.graph = RunGraph(plan)
+        self.finalize = finalize
         self.stop = stop or threading.Event()  # graceful: finish open spans, start nothing new
         self.halt = halt or threading.Event()  # lease lost: start nothing at all
         self.events: queue.Queue[Event] = queue.Queue()
@@ -95,9 +111,11 @@ class Engine:
         self.opened: set[tuple[str, str]] = set()
         self.scopes: list[frozenset[str]] = []
         self.compensated: set[frozenset[str]] = set()
+        self.budget = Budget(options.limits(), (a.host for a in plan.actions if a.host))
         self.failures = 0
         self.budget_spent = False
-        self.window_deferred = False
+        self.window_deferred = ""  # the first action the window had no room for
+        self.stop_said = False
 
     # -- set-up ------------------------------------------------------------------------
     def _load(self) -> None:
@@ -107,7 +125,13 @@ class Engine:
             st = rec.state if rec else "pending"
             self.state[aid] = "pending" if st == "running" else st  # re-probed on resume
             self.attempts[aid] = rec.attempts if rec else 0
-        self.failures = sum(1 for aid in self.graph.order if self.state[aid] == "failed")
+        failed = [aid for aid in self.graph.order if self.state[aid] == "failed"]
+        self.budget.restore(
+            self.journal.budget(self.run_id),
+            ((aid, self.graph.actions[aid].host) for aid in failed),
+        )
+        self.failures = len(failed)
+        self.budget_spent = self.budget.spent
         reopen_compensated(
             self.graph, self.journal, self.run_id, records, self.state, now=self.clock.now()
         )
@@ -141,12 +165,15 @@ class Engine:
             resumed=resumed,
             window_end=window[1] if window else None,
         )
+        if self.budget_spent:  # spent before a crash: still spent
+            self._spend_budget()
         if window and self.clock.now() < window[0]:
             self._emit("window_wait", until=window[0])
             self.clock.sleep(window[0] - self.clock.now())
         with ThreadPoolExecutor(self.options.forks, thread_name_prefix="action") as pool:
             while True:
                 self._drain_events()
+                self._say_stop()
                 self._admit(pool)
                 self._compensate_quiet_scopes(pool)
                 if not self.running and not self._strand_open_spans():
@@ -158,6 +185,12 @@ class Engine:
                     self._finished(fut)
         self._drain_events()
         return self._conclude()
+
+    def _say_stop(self) -> None:
+        if self.stop.is_set() and not self.stop_said:
+            self.stop_said = True
+            message = "stopping at the next safe point; Ctrl-C again to abort"
+            self._emit("stop_requested", message=message)
 
     def _drain_events(self) -> None:
         while True:
@@ -186,7 +219,7 @@ class Engine:
         window = self.options.window
         if window and self.clock.now() + self.graph.safe_cost[aid] > window[1]:
             if not self.window_deferred:
-                self.window_deferred = True
+                self.window_deferred = aid
                 self._emit("window_closing", reason=f"{aid} would not finish inside the window")
             return False
         return True
@@ -230,10 +263,10 @@ class Engine:
     def _settle(self, aid: str, outcome: StepOutcome) -> None:
         action = self.graph.actions[aid]
         now = self.clock.now()
-        self.journal.finish_action(self.run_id, aid, outcome.state, now, outcome.message)
-        self.state[aid] = outcome.state
-        self.attempts[aid] = outcome.attempts
         if outcome.state in FINAL_OK:
+            self.journal.finish_action(self.run_id, aid, outcome.state, now, outcome.message)
+            self.state[aid] = outcome.state
+            self.attempts[aid] = outcome.attempts
             if outcome.state == "skipped":
                 self._emit("action_skipped", action, reason=outcome.message)
             self._emit(
@@ -245,6 +278,12 @@ class Engine:
                 if self.waiting[child] == 0 and self.state[child] == "pending":
                     self._push(child)
             return
+        spends = self.budget.record(aid, action.host)
+        with self.journal.transaction():  # the failure and the budget it spends, together
+            self.journal.finish_action(self.run_id, aid, outcome.state, now, outcome.message)
+            self.journal.set_budget(self.run_id, self.budget.to_json())
+        self.state[aid] = outcome.state
+        self.attempts[aid] = outcome.attempts
         self.failures += 1
         self._emit(
             "action_finished", action, outcome="failed", attempts=outcome.attempts,
@@ -254,11 +293,16 @@ class Engine:
         scope = scope_of(action, self.plan.facts)
         if scope and scope not in self.scopes:
             self.scopes.append(scope)
-        if self.failures > self.options.max_failures and not self.budget_spent:
-            self.budget_spent = True
-            self._emit(
-                "budget_spent", failures=self.failures, max_failures=self.options.max_failures
-            )
+        if spends:
+            self._spend_budget()
+
+    def _spend_budget(self) -> None:
+        self.budget_spent = True
+        self._emit(
+            "budget_spent", failures=self.failures, max_failures=self.options.max_failures,
+            failed_hosts=len(self.budget.failed_hosts), reason=self.budget.reason,
+            limits=self.options.limits().describe(),
+        )  # fmt: skip
 
     def _duration(self, aid: str, now: float) -> float:
         started = self.started.get(aid)
@@ -313,21 +357,42 @@ class Engine:
         counts: dict[str, int] = {}
         for aid in self.graph.order:
             counts[self.state[aid]] = counts.get(self.state[aid], 0) + 1
-        if counts.get("failed"):
-            status, reason = "failed", f"{counts['failed']} action(s) failed"
-        elif all(self.state[a] in FINAL_OK for a in self.graph.order):
-            status, reason = "done", "every action done"
-        elif self.halt.is_set():
-            status, reason = "paused", "stopped: the lease on the inventory was lost"
-        elif self.stop.is_set():
-            status, reason = "paused", "stopped on request at a safe point"
-        else:
-            status, reason = "paused", "the maintenance window has no room for the next action"
-        summary = {"reason": reason, "counts": counts, "failures": self.failures}
-        self.journal.set_run_status(self.run_id, status, self.clock.now(), summary)
+        status, stop, reason = self._ending(counts)
+        summary = {"reason": reason, "stop": stop, "counts": counts, "failures": self.failures}
+        summary["budget"] = self.budget.to_json()
+        now = self.clock.now()
+        if self.finalize is not None:  # e.g. the report: written before the final status
+            self.finalize(status, summary, now)
+        self.journal.set_run_status(self.run_id, status, now, summary)
         self._emit(
             "run_finished", status=status, done=counts.get("done", 0) + counts.get("skipped", 0),
             failed=counts.get("failed", 0), cancelled=counts.get("cancelled", 0),
-            pending=counts.get("pending", 0), failures=self.failures, reason=reason,
+            pending=counts.get("pending", 0), failures=self.failures, reason=reason, stop=stop,
         )  # fmt: skip
-        return RunResult(status, reason, counts, self.failures)
+        return RunResult(status, reason, counts, self.failures, stop)
+
+    def _ending(self, counts: Mapping[str, int]) -> tuple[str, str, str]:
+        """The run's status, what stopped it (``window``, ``budget``, ``stop``, ``lease``
+        or ``""``) and why, in words."""
+        budget = f"; failure budget spent: {self.budget.reason}" if self.budget_spent else ""
+        if counts.get("failed"):
+            return (
+                "failed",
+                "budget" if budget else "",
+                f"{counts['failed']} action(s) failed{budget}",
+            )
+        if all(self.state[a] in FINAL_OK for a in self.graph.order):
+            return "done", "", "every action done"
+        if self.halt.is_set():
+            return "paused", "lease", "stopped: the lease on the hosts was lost"
+        if self.stop.is_set():
+            return "paused", "stop", "stopped on request at a safe point"
+        if self.budget_spent:
+            return "paused", "budget", "failure budget spent" + budget.split(":", 1)[1]
+        window = self.options.window
+        end = utc_text(window[1]) if window else "?"
+        if self.window_deferred:
+            why = f"the next action, {self.window_deferred}, would not finish inside it"
+        else:
+            why = "nothing more fits in it"
+        return "paused", "window", f"the maintenance window ends at {end}: {why}"

@@ -40,7 +40,8 @@ from ._records import (
 __all__ = ["Journal", "default_journal_path", "output_digest"]
 
 _RUN_COLUMNS = (
-    "run_id, created_at, updated_at, status, plan_fingerprint, playbook, options, summary"
+    "run_id, created_at, updated_at, status, plan_fingerprint, playbook, options, summary, "
+    "created_wall"
 )
 _ACTION_COLUMNS = "action_id, state, attempts, started_at, ended_at, message"
 _ATTEMPT_COLUMNS = (
@@ -124,8 +125,14 @@ class Journal:
 
     def create_run(self, plan_text: str, plan: Plan, options: Mapping[str, Any], at: float) -> str:
         """Start a new run of ``plan`` (whose reviewed text is ``plan_text``), every action
-        ``pending``, status ``running``; all in one transaction. Returns the new run id."""
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(at))
+        ``pending``, status ``running``; all in one transaction. Returns the new run id.
+
+        ``at`` is the run's (plan) time; runs are ordered by the wall-clock time they were
+        created, which a rehearsal's simulated time does not change. The id is
+        ``<6 hex>-<UTC wall stamp>``, its first six characters unique in the journal, so a
+        short prefix names a run."""
+        wall = time.time()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(wall))
         run_row = (
             fingerprint(plan.body()),
             str(plan.playbook.get("name", "")),
@@ -133,19 +140,19 @@ class Journal:
         )
         with self.transaction():
             conn = self._conn
-            for _ in range(8):
-                run_id = f"{stamp}-{secrets.token_hex(3)}"
-                try:
-                    conn.execute(
-                        "INSERT INTO runs (run_id, created_at, updated_at, status, "
-                        "plan_fingerprint, playbook, options) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                        (run_id, at, at, *run_row),
-                    )
+            for _ in range(64):
+                head = secrets.token_hex(3)
+                sql = "SELECT 1 FROM runs WHERE substr(run_id, 1, 6) = ?"
+                if conn.execute(sql, (head,)).fetchone() is None:
                     break
-                except sqlite3.IntegrityError:
-                    continue
-            else:  # pragma: no cover - 8 collisions of 24 random bits in one second
+            else:  # pragma: no cover - 64 draws of 24 bits all taken
                 raise sqlite3.IntegrityError("could not allocate a unique run id")
+            run_id = f"{head}-{stamp}"
+            conn.execute(
+                "INSERT INTO runs (run_id, created_at, updated_at, created_wall, status, "
+                "plan_fingerprint, playbook, options) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, at, at, wall, *run_row),
+            )
             conn.execute("INSERT INTO plans VALUES (?, ?)", (run_id, plan_text))
             conn.executemany(
                 "INSERT INTO actions (run_id, action_id, seq, state) VALUES (?, ?, ?, 'pending')",
@@ -163,9 +170,17 @@ class Journal:
 
     @staticmethod
     def _run_record(row: tuple[Any, ...]) -> RunRecord:
-        run_id, created, updated, status, fp, playbook, options, summary = row
+        run_id, created, updated, status, fp, playbook, options, summary, wall = row
         return RunRecord(
-            run_id, created, updated, status, fp, playbook, json.loads(options), json.loads(summary)
+            run_id,
+            created,
+            updated,
+            status,
+            fp,
+            playbook,
+            json.loads(options),
+            json.loads(summary),
+            float(wall),
         )
 
     def run(self, run_id: str) -> RunRecord:
@@ -180,7 +195,7 @@ class Journal:
     def runs(self) -> list[RunRecord]:
         """Every run, newest first."""
         with self._read() as conn:
-            sql = f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC, rowid DESC"
+            sql = f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_wall DESC, rowid DESC"
             rows = conn.execute(sql).fetchall()
         return [self._run_record(row) for row in rows]
 
@@ -188,7 +203,7 @@ class Journal:
         """The full run id that ``ref`` names: a full id, a unique prefix, or ``last``."""
         with self._read() as conn:
             if ref == "last":
-                sql = "SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1"
+                sql = "SELECT run_id FROM runs ORDER BY created_wall DESC, rowid DESC LIMIT 1"
                 row = conn.execute(sql).fetchone()
                 if row is None:
                     raise UnknownRunError(f"the journal {self.path} holds no runs yet")
@@ -339,3 +354,25 @@ class Journal:
             if not rows and not self._exists(run_id):
                 raise self._unknown(run_id)
         return [AttemptRecord(*row) for row in rows]
+
+    # -- the failure budget ---------------------------------------------------------------
+
+    def budget(self, run_id: str) -> dict[str, Any] | None:
+        """The run's failure budget state as last journaled (``engine._budget``), if any."""
+        with self._read() as conn:
+            sql = "SELECT state FROM budgets WHERE run_id = ?"
+            row = conn.execute(sql, (run_id,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def set_budget(self, run_id: str, state: Mapping[str, Any]) -> None:
+        """Journal the run's failure budget state (call inside the failure's transaction)."""
+        with self.transaction():
+            if not self._exists(run_id):
+                raise self._unknown(run_id)
+            sql = "INSERT OR REPLACE INTO budgets (run_id, state) VALUES (?, ?)"
+            self._conn.execute(sql, (run_id, dumps_json(state)))
+
+    def clear_budget(self, run_id: str) -> None:
+        """Forget the run's failure budget state (``resume --retry-failed`` counts afresh)."""
+        with self.transaction():
+            self._conn.execute("DELETE FROM budgets WHERE run_id = ?", (run_id,))

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import JournalError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Longest message (in UTF-8 bytes) stored for an action or attempt.
 MESSAGE_LIMIT = 4096
@@ -29,11 +29,19 @@ MESSAGE_LIMIT = 4096
 #: Seconds a writer waits for another process's write transaction before giving up.
 BUSY_TIMEOUT_S = 10.0
 
+# The failure budget of a run as last journaled (JSON, see ``engine._budget``), written in
+# the same transaction as the failure that changed it.
+_BUDGET_DDL = """CREATE TABLE budgets (
+        run_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL
+    )"""
+
 _DDL = (
     """CREATE TABLE runs (
         run_id TEXT PRIMARY KEY,
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL,
+        created_wall REAL NOT NULL DEFAULT 0,
         status TEXT NOT NULL,
         plan_fingerprint TEXT NOT NULL,
         playbook TEXT NOT NULL,
@@ -82,7 +90,14 @@ _DDL = (
         acquired_at REAL NOT NULL,
         expires_at REAL NOT NULL
     )""",
+    _BUDGET_DDL,
 )
+
+#: Statements that bring a journal of version ``n - 1`` to version ``n``.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: runs ordered by wall-clock creation time; the failure budget journaled.
+    2: ("ALTER TABLE runs ADD COLUMN created_wall REAL NOT NULL DEFAULT 0", _BUDGET_DDL),
+}
 
 _REASONS = {
     "file is not a database": "not an SQLite database (is this the right file?)",
@@ -171,7 +186,11 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
                 )
             for statement in _DDL:
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        else:
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[step]:
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -86,8 +86,10 @@ class EventLines:
         if t == "window_closing":
             return "window", f"closing: {_one_line(d.get('reason') or '')}"
         if t == "budget_spent":
-            failures, most = d.get("failures"), d.get("max_failures")
-            return "budget", f"failure budget spent: {failures} failures (max {most})"
+            why = d.get("reason") or f"{d.get('failures')} failures (max {d.get('max_failures')})"
+            return "budget", f"failure budget spent: {_one_line(str(why))}; starting nothing new"
+        if t == "stop_requested":
+            return "stop", str(d.get("message") or "stopping at the next safe point")
         if t == "run_started":
             resumed = ", resumed" if d.get("resumed") else ""
             forks = f", {d['forks']} forks" if d.get("forks") else ""

@@ -133,6 +133,8 @@ class RichProgress:
             elif t == "run_finished":
                 self._status = str(event.data.get("status", ""))
                 stop = True
+            elif t == "stop_requested":
+                self._status = "stopping at the next safe point (Ctrl-C again to abort)"
             line = self._lines.line(event)
             if line is not None:
                 self._recent.append(line)

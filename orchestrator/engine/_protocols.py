@@ -105,7 +105,8 @@ EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
     "run_finished": ("status", "done", "failed", "cancelled", "pending", "failures"),
     "window_wait": ("until",),  # the window has not opened yet
     "window_closing": ("reason",),  # no more new work; finishing open work to a safe point
-    "budget_spent": ("failures", "max_failures"),
+    "budget_spent": ("failures", "max_failures", "failed_hosts", "reason", "limits"),
+    "stop_requested": ("message",),  # Ctrl-C or SIGTERM: finishing to a safe point
     # action level
     "action_started": ("kind", "phase", "estimate_s"),
     "action_skipped": ("reason",),  # probe found it already in effect; barrier; if-required

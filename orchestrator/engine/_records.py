@@ -34,6 +34,7 @@ class RunRecord:
     playbook: str
     options: Mapping[str, Any] = field(default_factory=dict)
     summary: Mapping[str, Any] = field(default_factory=dict)
+    created_wall: float = 0.0  # wall-clock creation time (``created_at`` is plan time)
 
 
 @dataclass(frozen=True)

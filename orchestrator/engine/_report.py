@@ -163,6 +163,8 @@ def build_report(
         "format": FORMAT,
         "run": run.run_id,
         "status": run.status,
+        "reason": str(run.summary.get("reason") or ""),
+        "stop": str(run.summary.get("stop") or ""),
         "plan": {"fingerprint": run.plan_fingerprint, "playbook": run.playbook},
         "started": _iso(started),
         "ended": _iso(ended),
@@ -262,7 +264,8 @@ def render_report(report: Mapping[str, Any]) -> str:
     """The human summary of a report made by :func:`build_report`."""
     counts = {k: n for k, n in report["counts"].items() if n}
     out = [
-        f"Run {report['run']}: {report['status']} after {_dur(report['duration_s'])}",
+        f"Run {report['run']}: {report['status']} after {_dur(report['duration_s'])}"
+        + (f" ({report['reason']})" if report.get("reason") else ""),
         f"Plan {report['plan']['fingerprint']} ({report['plan']['playbook']}),"
         f" {report['started']} to {report['ended']}",
         "Actions: "

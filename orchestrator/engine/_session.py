@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import signal
 import threading
 from collections.abc import Iterator, Mapping
@@ -16,8 +15,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..errors import InputError, StalePlanError
+from ..errors import InputError, JournalError, StalePlanError
 from ..plan import Plan
+from ._artefacts import final_run, report_path, write_report
+from ._budget import BudgetLimits
 from ._clock import RealClock, ScaledClock
 from ._engine import Engine, EngineOptions, RunResult
 from ._journal import Journal
@@ -44,6 +45,16 @@ class SessionOptions:
     forks: int = 10
     window: tuple[float, float] | None = None
     max_failures: int | None = None
+    max_failed_hosts: int | None = None
+    max_percent: float | None = None
+
+    def budget_overrides(self) -> dict[str, Any]:
+        """The failure budget limits given on the command line (None: the plan's)."""
+        return {
+            "max_failures": self.max_failures,
+            "max_failed_hosts": self.max_failed_hosts,
+            "max_percent": self.max_percent,
+        }
 
     def to_json(self) -> dict[str, Any]:
         """The options as stored in the journal."""
@@ -56,6 +67,8 @@ class SessionOptions:
             "forks": self.forks,
             "window": list(self.window) if self.window else None,
             "max_failures": self.max_failures,
+            "max_failed_hosts": self.max_failed_hosts,
+            "max_percent": self.max_percent,
         }
 
     @classmethod
@@ -71,6 +84,8 @@ class SessionOptions:
             forks=int(raw.get("forks", 10)),
             window=(float(window[0]), float(window[1])) if window else None,
             max_failures=raw.get("max_failures"),
+            max_failed_hosts=raw.get("max_failed_hosts"),
+            max_percent=raw.get("max_percent"),
         )
 
 
@@ -239,11 +254,13 @@ def execute(
 ) -> tuple[RunResult, dict[str, Any], str]:
     """Run the engine under the lease; return its result and the report (JSON and text)."""
     execution = plan.extra.get("execution", {})
-    budget = execution.get("failure_budget", {}).get("max_failures", 0)
+    limits = BudgetLimits.resolve(execution.get("failure_budget", {}), opts.budget_overrides())
     options = EngineOptions(
         forks=opts.forks,
         window=opts.window or plan_window(plan),
-        max_failures=int(opts.max_failures if opts.max_failures is not None else budget),
+        max_failures=limits.max_failures,
+        max_failed_hosts=limits.max_failed_hosts,
+        max_percent=limits.max_percent,
         policy=RetryPolicy.from_plan(execution),
         timeouts={k: float(v) for k, v in execution.get("timeouts", {}).items()},
     )
@@ -256,6 +273,21 @@ def execute(
                 preload(states)
     observer = Fanout([events, *observers])
     stop = threading.Event()
+    made: list[dict[str, Any]] = []
+
+    def finalize(status: str, summary: Mapping[str, Any], at: float) -> None:
+        """The report, written (atomically) before the run's final status is journaled."""
+        run = final_run(journal.run(run_id), status, summary, at)
+        report = build_report(
+            plan, run, journal.actions(run_id), journal.attempts(run_id), resources.timeline()
+        )
+        path = report_path(journal, run_id)
+        try:
+            write_report(path, report)
+        except OSError as exc:
+            raise JournalError(f"report {path}: {exc.strerror or exc}") from exc
+        made.append(report)
+
     lease.start_heartbeat()
     if isinstance(clock, ScaledClock):
         clock.unfreeze()
@@ -263,21 +295,12 @@ def execute(
         with graceful_stop(stop):
             engine = Engine(
                 plan, run_id, journal, resources.driver, clock, observer, options,
-                stop=stop, halt=lease.lost,
+                stop=stop, halt=lease.lost, finalize=finalize,
             )  # fmt: skip
             result = engine.run(resumed=resumed)
     finally:
         events.close()
-    report = build_report(
-        plan,
-        journal.run(run_id),
-        journal.actions(run_id),
-        journal.attempts(run_id),
-        resources.timeline(),
-    )
-    path = run_dir(journal) / f"{run_id}.report.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return result, report, render_report(report)
+    return result, made[-1], render_report(made[-1])
 
 
 def exit_status(result: RunResult) -> int:
