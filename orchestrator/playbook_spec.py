@@ -208,7 +208,14 @@ PLAYBOOK = Obj(
         "reboot": Field(Str(enum=REBOOT_POLICIES), doc="default if-required"),
         "verify": Field(ListOf(OneOf([Str(), _check]))),
         "failure_budget": Field(
-            Obj({"max_failures": Field(Int(minimum=0)), "max_percent": Field(Num(minimum=0))})
+            Obj(
+                {
+                    "max_failures": Field(Int(minimum=0), doc="failed actions"),
+                    "max_failed_hosts": Field(Int(minimum=0), doc="failed hosts"),
+                    "max_percent": Field(Num(minimum=0), doc="failed hosts, % of the run's"),
+                }
+            ),
+            doc="any of the limits; exceeded when a count goes above it (docs/engine.md)",
         ),
         "retries": Field(
             Obj(
