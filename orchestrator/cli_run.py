@@ -149,7 +149,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         opts = replace(opts, lab=str(lab))
     window = opts.window or session.plan_window(plan)
     clock = session.make_clock(opts, window[0] if window else None)
-    lease = session.new_lease(journal, plan, opts)
+    lease = session.new_lease(plan, opts)
     lease.acquire("(new run)")
     try:
         resources = session.open_driver(plan, opts, clock, faults)
@@ -240,7 +240,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         clock = session.make_clock(opts, start)
         if window and not window_override:
             _window_left(run_id, record.summary, window, clock.now())
-        lease = session.new_lease(journal, plan, opts)
+        lease = session.new_lease(plan, opts)
         note = lease.acquire(run_id)
         if note:
             print(note, file=sys.stderr)

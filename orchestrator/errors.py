@@ -17,7 +17,7 @@ Hierarchy::
     │   └── UnknownRunError           a run id that the journal does not hold
     ├── InvariantViolation            a plan breaks a safety rule: a planner bug, exit 3
     ├── StalePlanError                inputs or live facts changed since the review, exit 4
-    ├── LockHeldError                 another controller holds the inventory's lease, exit 5
+    ├── LockHeldError                 another controller leases some of the plan's hosts, exit 5
     ├── JournalError                  the journal cannot be opened or written, exit 6
     └── StepError                     one step of an action failed (raised by drivers, caught by
         │                             the engine, never shown as a traceback)
@@ -146,7 +146,7 @@ class StalePlanError(OrchestratorError):
 
 
 class LockHeldError(OrchestratorError):
-    """Another controller holds the lease on this inventory."""
+    """Another controller holds the lease on some of the hosts (or the lab) a run touches."""
 
     exit_status = 5
 

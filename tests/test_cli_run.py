@@ -418,8 +418,8 @@ def _wait_for_run(journal: Path, proc: subprocess.Popen[str], limit_s: float = 3
 
 
 def test_second_controller_is_refused_and_sigterm_stops_at_a_safe_point(tmp_path: Path) -> None:
-    journal = tmp_path / "journal.sqlite"
-    command = [sys.executable, "-m", "orchestrator", *apply_args(scale="0.0005")]
+    journal, lab = tmp_path / "journal.sqlite", tmp_path / "lab.sqlite"
+    command = [sys.executable, "-m", "orchestrator", *apply_args("--lab", lab, scale="0.0005")]
     first = subprocess.Popen(
         [*command, "--journal", str(journal)],
         cwd=ROOT,
@@ -430,8 +430,10 @@ def test_second_controller_is_refused_and_sigterm_stops_at_a_safe_point(tmp_path
     )
     try:
         run_id = _wait_for_run(journal, first)
-        second = cli(*apply_args(), journal=journal)
-        assert_one_line_error(second, 5, f"pid {first.pid}", f"run {run_id}", "in use")
+        # a rehearsal leases its simulated lab: a second controller on it is refused,
+        # whatever journal it uses
+        second = cli(*apply_args("--lab", lab), journal=tmp_path / "other.sqlite")
+        assert_one_line_error(second, 5, f"pid {first.pid}", f"run {run_id}", "in use", "lab:")
         live = status_json(journal)  # status tells a live run from an interrupted one
         if live["status"] == "running":
             assert live["controller"].endswith(f":{first.pid}") and not live["interrupted"]

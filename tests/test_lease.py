@@ -14,22 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.engine._lease import Holder, Lease, leases, pid_alive
+from orchestrator.engine._lease import Holder, LocalLease, leases, pid_alive, plan_keys
 from orchestrator.errors import LockHeldError
 
 ROOT = Path(__file__).resolve().parent.parent
-KEY = "inventory:/srv/inventory/exchange2003"
+KEY = "host:node-a"
 
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "journal.sqlite"
+    return tmp_path / "state" / "leases.sqlite"
 
 
 def test_acquire_list_release(path: Path) -> None:
     holder = Holder.me()
     assert (holder.pid, len(holder.token)) == (os.getpid(), 32)
-    lease = Lease(path, KEY, holder)
+    lease = LocalLease(path, KEY, holder)
     assert lease.acquire("run-1") is None
     assert lease.acquire("run-2") is None  # ours already: renewed with the new run id
     [info] = leases(path)
@@ -44,9 +44,9 @@ def test_acquire_list_release(path: Path) -> None:
 
 
 def test_second_live_holder_is_refused(path: Path) -> None:
-    first = Lease(path, KEY, Holder.me())
+    first = LocalLease(path, KEY, Holder.me())
     first.acquire("run-1")
-    second = Lease(path, KEY, Holder.me())  # same host, live pid, other token
+    second = LocalLease(path, KEY, Holder.me())  # same host, live pid, other token
     with pytest.raises(LockHeldError) as err:
         second.acquire("run-2")
     message = str(err.value)
@@ -54,23 +54,23 @@ def test_second_live_holder_is_refused(path: Path) -> None:
     assert f"pid {os.getpid()}" in message and "expires in 30 s" in message
     assert "To proceed" in message
     assert err.value.exit_status == 5
-    assert Lease(path, "inventory:/other", Holder.me()).acquire("run-2") is None
+    assert LocalLease(path, "host:other", Holder.me()).acquire("run-2") is None
     first.release()
     assert second.acquire("run-2") is None
 
 
 def test_live_lease_of_another_host_is_refused_even_if_its_pid_is_gone(path: Path) -> None:
     other = Holder("controller-b.example", 2**22 + 12345, "f" * 32)
-    Lease(path, KEY, other).acquire("run-b")
+    LocalLease(path, KEY, other).acquire("run-b")
     with pytest.raises(LockHeldError, match=r"host controller-b\.example.*died, its lease lapses"):
-        Lease(path, KEY, Holder.me()).acquire("run-2")
+        LocalLease(path, KEY, Holder.me()).acquire("run-2")
 
 
 def test_expired_lease_is_taken_over_and_the_loser_notices(path: Path) -> None:
-    old = Lease(path, KEY, Holder.me(), ttl_s=0.05)
+    old = LocalLease(path, KEY, Holder.me(), ttl_s=0.05)
     old.acquire("run-1")
     time.sleep(0.1)
-    new = Lease(path, KEY, Holder.me())
+    new = LocalLease(path, KEY, Holder.me())
     note = new.acquire("run-2")
     assert note is not None and "expired lease of run run-1" in note
     with pytest.raises(LockHeldError, match=r"run run-2 .* took it over"):
@@ -83,9 +83,9 @@ _HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from orchestrator.engine._lease import Holder, Lease
+    from orchestrator.engine._lease import Holder, LocalLease
 
-    Lease(Path(sys.argv[1]), sys.argv[2], Holder.me(), ttl_s=600).acquire("run-dead")
+    LocalLease(Path(sys.argv[1]), sys.argv[2], Holder.me(), ttl_s=600).acquire("run-dead")
     print("held", flush=True)
     time.sleep(60)
     """
@@ -104,18 +104,18 @@ def test_dead_process_on_this_host_is_taken_over_at_once(path: Path) -> None:
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "held"
     with pytest.raises(LockHeldError, match=f"pid {child.pid}"):
-        Lease(path, KEY, Holder.me()).acquire("run-2")
+        LocalLease(path, KEY, Holder.me()).acquire("run-2")
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=10)  # reaped: no zombie left to look alive
     child.stdout.close()
-    note = Lease(path, KEY, Holder.me()).acquire("run-2")
+    note = LocalLease(path, KEY, Holder.me()).acquire("run-2")
     assert note is not None
     assert f"stale lease of run run-dead held by {Holder.me().hostname}:{child.pid}" in note
     assert "process gone" in note
 
 
 def test_renew_detects_a_removed_lease(path: Path) -> None:
-    lease = Lease(path, KEY, Holder.me())
+    lease = LocalLease(path, KEY, Holder.me())
     lease.acquire("run-1")
     before = leases(path)[0].expires_at
     time.sleep(0.01)
@@ -130,19 +130,19 @@ def test_renew_detects_a_removed_lease(path: Path) -> None:
 
 
 def test_heartbeat_keeps_the_lease_past_its_ttl(path: Path) -> None:
-    lease = Lease(path, KEY, Holder.me(), ttl_s=0.3)
+    lease = LocalLease(path, KEY, Holder.me(), ttl_s=0.3)
     lease.acquire("run-1")
     lease.start_heartbeat()
     time.sleep(0.9)
     with pytest.raises(LockHeldError):
-        Lease(path, KEY, Holder.me()).acquire("run-2")
+        LocalLease(path, KEY, Holder.me()).acquire("run-2")
     assert not lease.lost.is_set()
     lease.release()
-    assert Lease(path, KEY, Holder.me()).acquire("run-2") is None
+    assert LocalLease(path, KEY, Holder.me()).acquire("run-2") is None
 
 
 def test_heartbeat_sets_lost_when_the_lease_is_taken(path: Path) -> None:
-    lease = Lease(path, KEY, Holder.me(), ttl_s=0.3)
+    lease = LocalLease(path, KEY, Holder.me(), ttl_s=0.3)
     lease.acquire("run-1")
     lease.start_heartbeat()
     conn = sqlite3.connect(path)
@@ -159,3 +159,50 @@ def test_pid_alive() -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     assert not pid_alive(child.pid)
+
+
+# -- what a lease covers ------------------------------------------------------------------
+
+
+def test_overlapping_keys_are_refused_all_or_none(path: Path) -> None:
+    first = LocalLease(path, ["host:a", "host:b", "cluster:c"], Holder.me())
+    first.acquire("run-1")
+    second = LocalLease(path, ["host:x", "host:b"], Holder.me())  # shares host:b only
+    with pytest.raises(LockHeldError) as err:
+        second.acquire("run-2")
+    text = str(err.value)
+    assert "host:b in use by run run-1" in text and f"pid {os.getpid()}" in text
+    assert " since 20" in text and "UTC" in text  # when the holder took it
+    assert {i.key for i in leases(path)} == {"host:a", "host:b", "cluster:c"}  # none taken
+    assert LocalLease(path, ["host:y", "host:z"], Holder.me()).acquire("run-3") is None
+    first.release()
+    assert second.acquire("run-2") is None
+
+
+def test_renewal_notices_one_lost_key(path: Path) -> None:
+    lease = LocalLease(path, ["host:a", "host:b"], Holder.me())
+    lease.acquire("run-1")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE leases SET token = 'other', run_id = 'run-x' WHERE key = 'host:b'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(LockHeldError, match="lost the lease on host:b: run run-x"):
+        lease.renew()
+
+
+def test_plan_keys_cover_names_addresses_clusters_pools_and_nodes() -> None:
+    facts = {
+        "hosts": {
+            "FE1": {"pool": "owa", "connection": {"address": "192.0.2.11"}},
+            "node-a": {"connection": {"address": "Node-A.corp.example."}},
+            "node-b": {"connection": {}},
+        },
+        "clusters": {"exclu1": {"nodes": ["node-a", "node-b"]}},
+    }
+    keys = plan_keys(facts, ["FE1"], ["exclu1"])
+    assert keys == sorted(
+        [
+            "host:fe1", "address:192.0.2.11", "pool:owa", "cluster:exclu1",
+            "host:node-a", "address:node-a.corp.example", "host:node-b",
+        ]
+    )  # fmt: skip

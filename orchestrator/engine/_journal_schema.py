@@ -1,11 +1,13 @@
 """The journal database: where it lives, its schema, how it is opened, how errors are
 reported, and how values are stored (capped messages, output digests, JSON).
 
-One SQLite file holds the runs, their actions and attempts, and the inventory leases. The
-schema is versioned with ``PRAGMA user_version``; a file written by a newer orchestrator is
-refused rather than misread. The file runs in WAL mode with ``synchronous=NORMAL``: every
-commit survives a crash of the process (``kill -9``), while an operating-system crash or
-power loss may lose the last few commits (the database itself stays consistent).
+One SQLite file holds the runs, their actions and attempts, and their failure budgets
+(leases live in their own store, see :mod:`._lease`; journals of version 1 keep an unused
+``leases`` table). The schema is versioned with ``PRAGMA user_version`` and migrated
+forward step by step; a file written by a newer orchestrator is refused rather than
+misread. The file runs in WAL mode with ``synchronous=NORMAL``: every commit survives a
+crash of the process (``kill -9``), while an operating-system crash or power loss may lose
+the last few commits (the database itself stays consistent).
 """
 
 from __future__ import annotations
@@ -81,15 +83,6 @@ _DDL = (
         message TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX attempts_by_action ON attempts (run_id, action_id)",
-    """CREATE TABLE leases (
-        key TEXT PRIMARY KEY,
-        hostname TEXT NOT NULL,
-        pid INTEGER NOT NULL,
-        token TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        acquired_at REAL NOT NULL,
-        expires_at REAL NOT NULL
-    )""",
     _BUDGET_DDL,
 )
 

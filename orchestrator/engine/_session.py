@@ -4,7 +4,6 @@ is not stale, run the engine, write the report. Shared by ``apply`` and ``resume
 from __future__ import annotations
 
 import functools
-import hashlib
 import signal
 import threading
 from collections.abc import Iterator, Mapping
@@ -22,7 +21,7 @@ from ._budget import BudgetLimits
 from ._clock import RealClock, ScaledClock
 from ._engine import Engine, EngineOptions, RunResult
 from ._journal import Journal
-from ._lease import Holder, Lease
+from ._lease import Holder, Lease, LocalLease, default_lease_path, plan_keys
 from ._observers import Fanout, JsonlLog
 from ._protocols import Clock, Driver, Observer
 from ._report import build_report, render_report
@@ -308,11 +307,14 @@ def exit_status(result: RunResult) -> int:
     return {"done": 0, "failed": 1}.get(result.status, EXIT_PAUSED)
 
 
-def new_lease(journal: Journal, plan: Plan, opts: SessionOptions) -> Lease:
-    """The lease on this run's inventory (or, without one, on the plan's hosts)."""
-    if opts.inventory:
-        key = f"inventory:{Path(opts.inventory).resolve()}"
+def new_lease(plan: Plan, opts: SessionOptions) -> LocalLease:
+    """The lease on what this run touches: its hosts (by name and address), clusters and
+    pools, or, for a rehearsal, its simulated lab file; in the controller's one store."""
+    if opts.sim:
+        keys = [f"lab:{Path(opts.lab or '').resolve()}"]
     else:
-        hosts = ",".join(sorted(plan.facts.get("hosts", {})))
-        key = "hosts:" + hashlib.sha256(hosts.encode()).hexdigest()[:16]
-    return Lease(journal.path, key, Holder.me())
+        hosts = {a.host for a in plan.actions if a.host}
+        clusters = {a.cluster for a in plan.actions if a.cluster}
+        keys = plan_keys(plan.facts, hosts, clusters)
+        keys = keys or [f"plan:{plan.to_document()['fingerprint']}"]
+    return LocalLease(default_lease_path(), keys, Holder.me())

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._journal import Journal
-from ._lease import leases, pid_alive
+from ._lease import default_lease_path, leases, pid_alive
 from ._records import ACTION_STATES, RunRecord
 
 
@@ -22,7 +22,7 @@ def _when(ts: float | None) -> str:
 def _controller(journal: Journal, run_id: str) -> str | None:
     """``host:pid`` of the controller running ``run_id`` now, if one holds a live lease."""
     here = socket.gethostname()
-    for lease in leases(journal.path):
+    for lease in leases(default_lease_path()):
         if lease.run_id != run_id or lease.expires_at < time.time():
             continue
         if lease.holder.hostname == here and not pid_alive(lease.holder.pid):
