@@ -102,11 +102,11 @@ def render_status(doc: dict[str, Any]) -> str:
 
 
 def render_runs(runs: Sequence[RunRecord]) -> str:
-    """One line per run, newest first."""
+    """One line per run, newest first by the wall clock (CREATED is wall-clock time)."""
     if not runs:
         return "no runs yet\n"
     rows = [("RUN", "STATUS", "CREATED", "PLAYBOOK")]
-    rows += [(r.run_id, r.status, _when(r.created_at), r.playbook) for r in runs]
+    rows += [(r.run_id, r.status, _when(r.created_wall or r.created_at), r.playbook) for r in runs]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "".join(
         f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}\n"
