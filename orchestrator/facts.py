@@ -17,6 +17,8 @@ PoolMode = Literal["all-at-once", "rolling"]
 
 #: Resource types that stay online while an Exchange virtual server is upgraded (KB 328839).
 KEEP_ONLINE_FOR_EVS_UPGRADE: tuple[str, ...] = ("IP Address", "Physical Disk", "Network Name")
+#: The resource type Upgrade EVS needs online (KB 328839, its preconditions).
+DTC_RESOURCE = "Distributed Transaction Coordinator"
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,24 @@ class ClusterGroup:
     kind: str = "generic"
     preferred_owners: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
+    #: The nodes that can host every resource of the group (empty: every node). A move to
+    #: another node is refused by the cluster (MS-CMRP ApiMoveGroupToNode).
+    possible_owners: tuple[str, ...] = ()
 
     @property
     def is_virtual_server(self) -> bool:
         """True for Exchange virtual servers (the groups that need "Upgrade EVS")."""
         return self.kind == "exchange-virtual-server"
+
+    @property
+    def holds_dtc(self) -> bool:
+        """True if the group holds the Distributed Transaction Coordinator resource, which
+        Upgrade EVS needs online (KB 328839)."""
+        return any(r.type == DTC_RESOURCE for r in self.resources)
+
+    def can_run_on(self, node: str) -> bool:
+        """Whether ``node`` is one of the group's possible owners."""
+        return not self.possible_owners or node in self.possible_owners
 
 
 @dataclass(frozen=True)
@@ -224,6 +239,7 @@ def _cluster_contract(c: Cluster) -> dict[str, Any]:
                 "preferred_owners": list(g.preferred_owners),
                 "kind": g.kind,
                 "resources": [{"name": r.name, "type": r.type} for r in g.resources],
+                **({"possible_owners": list(g.possible_owners)} if g.possible_owners else {}),
             }
             for g in c.groups
         },

@@ -61,6 +61,9 @@ CLUSTER_GROUP = Obj(
         "owner": Field(Str(), required=True, doc="the node that owns the group now"),
         "kind": Field(Str(enum=GROUP_KINDS), doc="default generic"),
         "preferred_owners": Field(ListOf(Str())),
+        "possible_owners": Field(
+            ListOf(Str()), doc="the nodes that can host every resource of the group; default all"
+        ),
         "resources": Field(ListOf(RESOURCE)),
     }
 )

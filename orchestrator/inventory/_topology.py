@@ -94,9 +94,21 @@ def _cluster(group: str, members: tuple[str, ...], value: Any, loc: Location) ->
         for i, node in enumerate(preferred):
             message = f"{what} preferred owner {node!r} is not a node of the cluster"
             _require(node, nodes, message, where(preferred, i, loc.file))
+        possible = spec.get("possible_owners", [])
+        for i, node in enumerate(possible):
+            message = f"{what} possible owner {node!r} is not a node of the cluster"
+            _require(node, nodes, message, where(possible, i, loc.file))
+        if possible and spec["owner"] not in possible:
+            raise TopologyError(
+                f"{what} its owner {spec['owner']!r} is not one of its possible owners "
+                f"({_names(possible)})",
+                where(spec, "possible_owners", loc.file),
+            )
         resources = tuple(Resource(r["name"], r["type"]) for r in spec.get("resources", []))
         kind = spec.get("kind", "generic")
-        groups.append(ClusterGroup(name, spec["owner"], kind, tuple(preferred), resources))
+        groups.append(
+            ClusterGroup(name, spec["owner"], kind, tuple(preferred), resources, tuple(possible))
+        )
     return Cluster(group, nodes, tuple(groups), value.get("kind", "windows-failover"))
 
 

@@ -5,6 +5,12 @@ owner of every group and whether it has run on an upgraded node. Groups are move
 before it goes out, upgraded nodes pull in the groups of the next wave (with the Exchange 2003
 "Upgrade EVS" sequence where asked), and a group that has run on an upgraded node only ever
 moves to upgraded nodes. ``active-first`` moves nothing: its groups stay and users are cut off.
+
+Groups move only to their possible owners (a cluster refuses the rest); a group that must
+leave a node and has no possible owner to go to is refused at plan time. "Upgrade Exchange
+Virtual Server" needs the Distributed Transaction Coordinator resource online (KB 328839):
+every move of the group holding it is ordered before or after every Upgrade EVS, never at
+the same time.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ class ClusterPlan:
         self.order = node_order(cluster, policy)
         self.groups = {g.name: _Group(g, g.owner) for g in cluster.groups}
         self.upgraded: set[str] = set()
+        self.upgrades: list[Ids] = []  # every Upgrade EVS emitted so far
         self.work = {
             n: HostWork(ctx, n, f"{cluster.name}/{n}", cluster.name) for n in cluster.nodes
         }
@@ -64,17 +71,31 @@ class ClusterPlan:
     def _on(self, node: str) -> list[_Group]:
         return [g for g in self.groups.values() if g.owner == node]
 
-    def _dest(self, g: _Group, exclude: set[str]) -> str:
-        """Where a group leaving its node goes: an upgraded node if any, least loaded."""
-        cands = [n for n in self.order if n not in exclude]
+    def _dest(self, g: _Group | list[_Group], exclude: set[str]) -> str:
+        """Where groups leaving their node go: a possible owner of each, an upgraded node if
+        any (always one for a group that ran on an upgraded node), least loaded."""
+        groups = g if isinstance(g, list) else [g]
+        cands = [
+            n for n in self.order if n not in exclude and all(x.group.can_run_on(n) for x in groups)
+        ]
         up = [n for n in cands if n in self.upgraded]
-        if g.upgraded or up:
+        if any(x.upgraded for x in groups) or up:
             cands = up
         if not cands:
-            raise StrategyError(
-                f"cluster {self.c.name}: no node can take group {g.group.name}", self.p.where
+            names = ", ".join(x.group.name for x in groups)
+            owners = sorted({n for x in groups for n in x.group.possible_owners})
+            limit = f" (possible owners: {', '.join(owners)})" if owners else ""
+            need = (
+                "an upgraded node that is a possible owner"
+                if up or any(x.upgraded for x in groups)
+                else "a possible owner"
             )
-        return self._pick(g, cands)
+            raise StrategyError(
+                f"cluster {self.c.name}: no node can take group {names}{limit}: it needs {need} "
+                "outside the nodes being upgraded",
+                self.p.where,
+            )
+        return self._pick(groups[0], cands)
 
     def _pick(self, g: _Group, cands: list[str]) -> str:
         prefs = g.group.preferred_owners
@@ -89,6 +110,15 @@ class ClusterPlan:
                 self.order.index(n),
             ),
         )
+
+    def _dtc_last(self) -> Ids:
+        """The last action placing each group that holds the DTC resource."""
+        return ids(*(d.last for d in self.groups.values() if d.group.holds_dtc))
+
+    def _after_upgrades(self, groups: list[_Group]) -> Ids:
+        """Every Upgrade EVS planned so far, when ``groups`` hold the DTC resource (moving
+        it takes the DTC offline under a running Upgrade EVS)."""
+        return ids(*self.upgrades) if any(g.group.holds_dtc for g in groups) else ()
 
     def _needs_upgrade(self, g: _Group, to: str) -> bool:
         return (
@@ -125,7 +155,7 @@ class ClusterPlan:
             up = self._add(
                 f"{to}/upgrade_virtual_server/{name}",
                 "upgrade_virtual_server",
-                mv,
+                ids(mv, self._dtc_last()),
                 to,
                 f"Upgrade Exchange Virtual Server {name} on {to}",
                 group=name,
@@ -139,12 +169,13 @@ class ClusterPlan:
                 group=name,
             )
             self._outage(name, off[0], on[0], f"offline for Upgrade EVS, moving from {src} to {to}")
+            self.upgrades.append(up)
             g.last = on
         else:
             mv = self._add(
                 f"{src}/move/{name}",
                 "move_group",
-                ids(after, g.last, ready),
+                ids(after, g.last, ready, self._after_upgrades([g])),
                 src,
                 f"Move {name} from {src} to {to}",
                 group=name,
@@ -206,7 +237,9 @@ class ClusterPlan:
             incoming = [g for g in self.groups.values() if g.owner in nxt]
         plan_in: dict[str, list[_Group]] = {n: [] for n in wave}
         for g in incoming:
-            plan_in[self._pick(g, wave)].append(g)
+            hosts = [n for n in wave if g.group.can_run_on(n)]
+            if hosts:  # else it leaves its node later, for one of its possible owners
+                plan_in[self._pick(g, hosts)].append(g)
         exits: list[Ids] = []
         for n in wave:
             # KB 328839: take the incoming EVS offline, then start the Cluster service, then move.
@@ -233,11 +266,11 @@ class ClusterPlan:
         for n in wave:
             prep = self.work[n].prepare(after)
             leaving = self._on(n)
-            to = self._dest(leaving[0], set(wave)) if leaving else None
+            to = self._dest(leaving, set(wave)) if leaving else None
             drains[n] = self._add(
                 f"{n}/drain_node",
                 "drain_node",
-                ids(prep, *(g.last for g in leaving)),
+                ids(prep, *(g.last for g in leaving), self._after_upgrades(leaving)),
                 n,
                 f"Pause and drain {n}" + (f" to {to}" if to else ""),
                 groups=[g.group.name for g in leaving],
@@ -255,12 +288,15 @@ class ClusterPlan:
             back = [
                 g
                 for g in self.groups.values()
-                if self.p.failback and g.group.preferred_owners[:1] == (n,) and g.owner != n
+                if self.p.failback
+                and g.group.preferred_owners[:1] == (n,)
+                and g.owner != n
+                and g.group.can_run_on(n)
             ]
             resume = self._add(
                 f"{n}/resume_node",
                 "resume_node",
-                ids(cores[n], *(g.last for g in back)),
+                ids(cores[n], *(g.last for g in back), self._after_upgrades(back)),
                 n,
                 f"Resume {n}" + (" with failback" if self.p.failback else ""),
                 failback=self.p.failback,

@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..facts import DTC_RESOURCE
 from ._seed import PlanIndex
 from ._state import RUNNING, World, node_state
 from ._store import Transition
@@ -20,6 +21,8 @@ class InFlight:
     installing: Counter[str] = field(default_factory=Counter)
     rebooting: set[str] = field(default_factory=set)
     moving: set[tuple[str, str]] = field(default_factory=set)
+    upgrading: set[tuple[str, str]] = field(default_factory=set)  # Upgrade EVS under way
+    dtc_lost: set[tuple[str, str]] = field(default_factory=set)  # ... that lost the DTC
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -45,6 +48,24 @@ def node_status(world: World, flight: InFlight, cluster: str, node: str) -> str:
     """``Up``, ``Paused`` or ``Down`` for cluster purposes, in-flight reboots included."""
     n = world.clusters[cluster].nodes[node]
     return node_state(world, node, n, rebooting=node in flight.rebooting)
+
+
+def dtc_offline(world: World, flight: InFlight, cluster: str) -> str:
+    """Why the cluster's Distributed Transaction Coordinator is not online now ("" if it
+    is): Upgrade EVS needs it online (KB 328839)."""
+    c = world.clusters[cluster]
+    holders = [(n, g) for n, g in c.groups.items() if DTC_RESOURCE in g.resources.values()]
+    if not holders:
+        return f"cluster {cluster} has no {DTC_RESOURCE} resource"
+    for name, g in holders:
+        if (cluster, name) in flight.moving:
+            return f"group {name}, which holds it, is moving"
+        down = [r for r, t in g.resources.items() if t == DTC_RESOURCE and r in g.offline]
+        if down:
+            return f"{', '.join(down)} is offline in group {name}"
+        if g.owner not in c.nodes or node_status(world, flight, cluster, g.owner) == "Down":
+            return f"group {name} is on {g.owner}, which is down"
+    return ""
 
 
 def serving(world: World, flight: InFlight) -> dict[str, bool]:
@@ -99,6 +120,13 @@ def invariants(world: World, flight: InFlight, index: PlanIndex) -> dict[str, st
             broken[f"pool:{pname}:{','.join(out)}"] = (
                 f"pool {pname}: {len(out)} members out of rotation at once (max_out {limit}): "
                 + ", ".join(out)
+            )
+    for cname, gname in sorted(flight.upgrading):
+        why = dtc_offline(world, flight, cname)
+        if why:
+            broken[f"dtc:{cname}/{gname}"] = (
+                f"cluster {cname}: Upgrade Exchange Virtual Server of {gname} runs while the "
+                f"{DTC_RESOURCE} is not online ({why}); KB 328839 requires it online"
             )
     for host, n in flight.installing.items():
         if n > 1:

@@ -94,6 +94,18 @@ class Lab:
             ctx.edit_cluster(cluster).groups[group].owner = node
             t.commit("operator", "operator_move_group", node, ctx, f"{group} moved to {node}")
 
+    def operator_take_offline(self, cluster: str, group: str, resource: str) -> None:
+        """Someone takes one resource of ``group`` offline by hand."""
+        t = self._t
+        with t.lock:
+            g = t.world.clusters[cluster].groups.get(group)
+            if g is None or resource not in g.resources:
+                raise KeyError(f"cluster {cluster} has no group {group!r} with {resource!r}")
+            ctx = t.ctx()
+            ctx.edit_cluster(cluster)
+            g.offline = sorted({*g.offline, resource})
+            t.commit("operator", "operator_take_offline", g.owner, ctx, f"{resource} offline")
+
     def operator_set_pool_members(self, pool: str, members: list[str]) -> None:
         """Someone changes the members of ``pool`` by hand (new members are in rotation)."""
         t = self._t

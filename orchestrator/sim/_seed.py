@@ -117,6 +117,7 @@ def seed_world(plan: Plan, index: PlanIndex) -> World:
                 kind=str(info.get("kind", "generic")),
                 preferred_owners=[str(n) for n in info.get("preferred_owners", [])],
                 resources={str(r["name"]): str(r["type"]) for r in info.get("resources", [])},
+                possible_owners=[str(n) for n in info.get("possible_owners", [])],
             )
             for g, info in c.get("groups", {}).items()
         }

@@ -62,6 +62,7 @@ class GroupState:
     preferred_owners: list[str] = field(default_factory=list)
     resources: dict[str, str] = field(default_factory=dict)
     offline: list[str] = field(default_factory=list)
+    possible_owners: list[str] = field(default_factory=list)  # empty: every node
 
 
 @dataclass

@@ -1,15 +1,19 @@
 """Failover-cluster verbs with the real refusals: a move to a paused node (5070), to a down
-node or one whose Cluster service is stopped (5050), and an upgraded Exchange virtual server
-onto a node running an older version (c1037b44)."""
+node or one whose Cluster service is stopped (5050), to a node that is not a possible owner
+of the group (5015, MS-CMRP ApiMoveGroupToNode), an upgraded Exchange virtual server onto a
+node running an older version (c1037b44), and Upgrade EVS while the Distributed Transaction
+Coordinator is not online (KB 328839: it fails if the DTC goes offline under it)."""
 
 from __future__ import annotations
 
 from ..errors import FatalError
+from ..facts import DTC_RESOURCE
 from ..plan import Action
-from ._health import newer, node_status
+from ._health import dtc_offline, newer, node_status
 from ._state import RUNNING, STOPPED, UPGRADE_KEEP, GroupState
 from ._verbs import Ctx, Done, Release, find_group, host_of, strings, verb
 
+ERROR_HOST_NODE_NOT_RESOURCE_OWNER = 5015
 ERROR_CLUSTER_NODE_DOWN = 5050
 ERROR_CLUSTER_NODE_PAUSED = 5070
 C1037B44 = 0xC1037B44
@@ -52,8 +56,16 @@ def _moves(ctx: Ctx, a: Action, names: list[str], to: str, allow_paused: bool) -
         if g.owner == to:
             continue
         node_ok(ctx, a, cluster, to, allow_paused)
+        if g.possible_owners and to not in g.possible_owners:
+            raise FatalError(
+                f"{a.id}: {to} is not a possible owner of group {name} "
+                f"({', '.join(g.possible_owners)}) (5015 ERROR_HOST_NODE_NOT_RESOURCE_OWNER)",
+                exit_code=ERROR_HOST_NODE_NOT_RESOURCE_OWNER,
+            )
         version_ok(ctx, a, name, g, to)
         marked.append((cluster, name))
+        if DTC_RESOURCE in g.resources.values():  # the DTC goes offline under any Upgrade EVS
+            ctx.flight.dtc_lost.update(u for u in ctx.flight.upgrading if u[0] == cluster)
     ctx.flight.moving.update(marked)
     return lambda: ctx.flight.moving.difference_update(marked)
 
@@ -151,7 +163,11 @@ def _stop_cluster(ctx: Ctx, a: Action) -> Done:
 
 def _fail_over(ctx: Ctx, cluster: str, name: str, g: GroupState) -> str:
     c = ctx.world.clusters[cluster]
-    order = [n for n in [*g.preferred_owners, *c.nodes] if n in c.nodes and n != g.owner]
+    order = [
+        n
+        for n in [*g.preferred_owners, *c.nodes]
+        if n in c.nodes and n != g.owner and (not g.possible_owners or n in g.possible_owners)
+    ]
     up = [n for n in dict.fromkeys(order) if node_status(ctx.world, ctx.flight, cluster, n) == "Up"]
     fit = [n for n in up if not newer(g.version, ctx.world.hosts[n].version)]
     if fit:
@@ -204,7 +220,8 @@ def _evs_upgraded(ctx: Ctx, a: Action) -> bool:
     return bool(g.version) and g.version == ctx.world.hosts[g.owner].version
 
 
-def _upgrade_begin(ctx: Ctx, a: Action) -> Release | None:
+def _upgrade_check(ctx: Ctx, a: Action) -> tuple[str, str]:
+    """Upgrade EVS's preconditions (KB 328839); the (cluster, group) key."""
     cluster, g = find_group(ctx, a)
     name = str(a.params["group"])
     node_ok(ctx, a, cluster, g.owner, allow_paused=True)
@@ -218,13 +235,35 @@ def _upgrade_begin(ctx: Ctx, a: Action) -> Release | None:
             f"{a.id}: Upgrade Exchange Virtual Server needs only IP Address, Network Name and "
             f"Physical Disk online; still online: {', '.join(online)}"
         )
-    return None
+    why = dtc_offline(ctx.world, ctx.flight, cluster)
+    if why:
+        raise FatalError(
+            f"{a.id}: Upgrade Exchange Virtual Server needs the {DTC_RESOURCE} resource "
+            f"online: {why}"
+        )
+    return cluster, name
+
+
+def _upgrade_begin(ctx: Ctx, a: Action) -> Release | None:
+    key = _upgrade_check(ctx, a)
+    ctx.flight.upgrading.add(key)
+    ctx.flight.dtc_lost.discard(key)
+    return lambda: ctx.flight.upgrading.discard(key)
 
 
 @verb("upgrade_virtual_server", _evs_upgraded, begin=_upgrade_begin)
 def _upgrade(ctx: Ctx, a: Action) -> Done:
-    _upgrade_begin(ctx, a)
     cluster, g = find_group(ctx, a)
+    key = (cluster, str(a.params["group"]))
+    lost = key in ctx.flight.dtc_lost
+    if not lost:
+        _upgrade_check(ctx, a)
+    if lost:
+        ctx.flight.dtc_lost.discard(key)
+        raise FatalError(
+            f"{a.id}: Upgrade Exchange Virtual Server failed: the {DTC_RESOURCE} went offline "
+            "while it ran (its group was moved)"
+        )
     ctx.edit_cluster(cluster)
     g.version = ctx.world.hosts[g.owner].version
     return Done(f"{a.params['group']} upgraded to {g.version} on {g.owner}")

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..facts import DTC_RESOURCE
 from ..kinds import SPAN_KINDS
 from ._groups import check_groups
 from ._index import PlanIndex, mapping, str_list
@@ -47,6 +48,8 @@ class ClusterView:
     upgrade: dict[str, list[int]] = field(default_factory=dict)
     actions: list[int] = field(default_factory=list)
     by_group: dict[str, list[int]] = field(default_factory=dict)
+    possible: dict[str, list[str]] = field(default_factory=dict)  # only groups that limit it
+    dtc_groups: set[str] = field(default_factory=set)  # groups holding the DTC resource
 
 
 def check_clusters(ix: PlanIndex) -> list[str]:
@@ -86,6 +89,14 @@ def _view(
         if isinstance(owner := mapping(desc).get("owner"), str)
     }
     view = ClusterView(name, str(spec.get("strategy")), nodes, owners)
+    for g, desc in mapping(facts.get("groups")).items():
+        possible = str_list(mapping(desc).get("possible_owners"))
+        if possible:
+            view.possible[g] = possible
+        resources = mapping(desc).get("resources")
+        types = [mapping(r).get("type") for r in resources] if isinstance(resources, list) else []
+        if DTC_RESOURCE in types:
+            view.dtc_groups.add(g)
     mine = set(ix.by_cluster.get(name, []))
     for n in nodes:
         mine.update(ix.on(n, *GROUP_KINDS))

@@ -9,7 +9,9 @@ A group starts on its facts owner and changes node only through a *move*: ``move
 * e. once a group has left an upgraded node, it only moves to nodes already upgraded;
 * f. ``upgrade_virtual_server`` runs where the group is, after that node's installs, between a
   ``resources_offline`` keeping only IP Address / Physical Disk / Network Name and a
-  ``resources_online`` of the group.
+  ``resources_online`` of the group;
+* g, h. (in :mod:`._owners`) a group moves only to its possible owners; a group holding the
+  Distributed Transaction Coordinator never moves while an ``upgrade_virtual_server`` runs.
 """
 
 from __future__ import annotations
@@ -18,16 +20,10 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, NamedTuple
 
 from ._index import KEEP_FOR_UPGRADE, PlanIndex
+from ._owners import Move, dtc_online, possible_owners
 
 if TYPE_CHECKING:
     from ._clusters import ClusterView
-
-
-class Move(NamedTuple):
-    """One move of a group: the action and the node the group lands on (None if unknown)."""
-
-    action: int
-    dest: str | None
 
 
 class Stay(NamedTuple):
@@ -52,6 +48,7 @@ def check_groups(ix: PlanIndex, view: ClusterView) -> list[str]:
             out += [_on_out_node(ix, view, where, s) for s in stays if _clashes(ix, view, s)]
         out += _no_way_back(ix, view, where, stays)
         out += _upgrade_vs(ix, view, group, where, seq)
+    out += possible_owners(ix, view, moves) + dtc_online(ix, view, moves)
     return out
 
 

@@ -1,0 +1,147 @@
+"""Two rules of the real cluster in the planner, the validator and the twin, with mutation
+tests: a valid plan broken in one place must make the twin (and the validator) report it.
+
+* Upgrade EVS needs the Distributed Transaction Coordinator resource online (KB 328839, the
+  conditions under error c1037b44): the plan never moves the group holding the DTC while an
+  EVS is upgraded.
+* A group moves only to its possible owners (MS-CMRP ApiMoveGroupToNode; the cluster refuses
+  the move with 5015): the planner picks only possible owners and refuses at plan time when
+  a group has nowhere to go.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from orchestrator.engine._clock import ScaledClock
+from orchestrator.errors import FatalError, StrategyError
+from orchestrator.plan import Action, Plan
+from orchestrator.sim import Lab
+from orchestrator.validator import find_violations
+from orchestrator.workflow import plan_from_files
+
+from .test_engine_faults import assert_all_serving, rehearse
+from .test_sim_support import T0, act, open_lab, plan_of, run_in_order, step
+
+ROOT = Path(__file__).resolve().parent.parent
+CG_MOVE = "exclu1/node-a/move/Cluster Group"
+
+
+def _before(plan: Plan, action_id: str) -> list[Action]:
+    """Every action listed before ``action_id`` (the plan lists them in a topological order)."""
+    ids = [a.id for a in plan.actions]
+    return list(plan.actions[: ids.index(action_id)])
+
+
+def _edit(plan: Plan, action_id: str, **changes: object) -> Plan:
+    """``plan`` with one action changed (the mutation)."""
+    actions = tuple(replace(a, **changes) if a.id == action_id else a for a in plan.actions)
+    return replace(plan, actions=actions)
+
+
+# -- the DTC --------------------------------------------------------------------------------
+
+
+def test_the_plan_orders_the_dtc_group_with_every_upgrade_evs() -> None:
+    plan = plan_of("exchange2003-sp2")
+    after = act(plan, CG_MOVE).after
+    upgrades = [a.id for a in plan.actions if a.kind == "upgrade_virtual_server"]
+    assert set(upgrades) <= set(after)  # the Cluster Group (it holds MSDTC) waits for them
+    assert find_violations(plan) == []
+
+
+def test_mutation_dtc_moved_during_upgrade_evs_is_caught(tmp_path: Path) -> None:
+    plan = plan_of("exchange2003-sp2")
+    upgrades = {a.id for a in plan.actions if a.kind == "upgrade_virtual_server"}
+    evs1 = act(plan, "exclu1/node-b/upgrade_virtual_server/EVS1")
+    # the mutation: the Cluster Group (MSDTC) moves as soon as EVS1 has moved, like the
+    # planner did before the rule, not after the upgrades
+    kept = tuple(x for x in act(plan, CG_MOVE).after if x not in upgrades)
+    broken = _edit(plan, CG_MOVE, after=(*kept, *evs1.after))
+    violations = find_violations(broken)
+    assert any("Distributed Transaction Coordinator" in v for v in violations), violations
+    clock = ScaledClock(T0, 0.0002)  # real durations, so that the two overlap
+    out = rehearse(tmp_path, broken, clock=clock)
+    failed = {a: r.message for a, r in out.actions.items() if r.state == "failed"}
+    dtc = [m for m in failed.values() if "Distributed Transaction Coordinator" in m]
+    seen = [v for v in out.lab.violations() if "Distributed Transaction Coordinator" in v]
+    assert dtc or seen, (failed, out.lab.violations())
+    assert out.result.status == "failed"
+
+
+def test_upgrade_evs_refused_while_the_dtc_is_offline(tmp_path: Path) -> None:
+    plan = plan_of("exchange2003-sp2")
+    lab = open_lab(tmp_path, plan)
+    upgrade = next(a for a in plan.actions if a.kind == "upgrade_virtual_server")
+    run_in_order(lab, _before(plan, upgrade.id))
+    lab.operator_take_offline("exclu1", "Cluster Group", "MSDTC")
+    with pytest.raises(FatalError, match=r"needs the Distributed Transaction Coordinator .*"
+                       r"MSDTC is offline in group Cluster Group"):  # fmt: skip
+        step(lab.driver(), upgrade)
+
+
+# -- possible owners -----------------------------------------------------------------------
+
+
+def _inventory(tmp_path: Path, evs1_possible: str) -> Path:
+    inv = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventory" / "exchange2003", inv)
+    hosts = inv / "hosts.yml"
+    text = hosts.read_text(encoding="utf-8")
+    anchor = "                  preferred_owners: [node-a, node-b]\n"
+    assert text.count(anchor) == 1, "EVS1's preferred owners line moved"
+    hosts.write_text(
+        text.replace(anchor, anchor + f"                  possible_owners: {evs1_possible}\n"),
+        encoding="utf-8",
+    )
+    return inv
+
+
+def _plan(tmp_path: Path, evs1_possible: str) -> Plan:
+    return plan_from_files(
+        ROOT / "playbooks" / "exchange2003-sp2.yml", _inventory(tmp_path, evs1_possible)
+    )
+
+
+def test_groups_move_only_to_their_possible_owners(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, "[node-a, node-b]")
+    assert plan.facts["clusters"]["exclu1"]["groups"]["EVS1"]["possible_owners"] == [
+        "node-a", "node-b",
+    ]  # fmt: skip
+    moves = [a for a in plan.actions if a.kind == "move_group" and a.params["group"] == "EVS1"]
+    assert moves and all(a.params["to_node"] in ("node-a", "node-b") for a in moves)
+    assert find_violations(plan) == []
+    (tmp_path / "run").mkdir()
+    out = rehearse(tmp_path / "run", plan)
+    assert out.result.status == "done"
+    assert_all_serving(out.lab)
+
+
+def test_mutation_move_to_a_node_that_is_no_possible_owner_is_caught(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, "[node-a, node-b]")
+    move = next(a for a in plan.actions if a.kind == "move_group" and a.params["group"] == "EVS1")
+    broken = _edit(plan, move.id, params={**move.params, "to_node": "node-c"})
+    assert any("not one of its possible owners" in v for v in find_violations(broken))
+    lab = Lab.open(tmp_path / "lab.sqlite", broken, ScaledClock(T0, 0.0))
+    run_in_order(lab, _before(broken, move.id))
+    with pytest.raises(FatalError, match="node-c is not a possible owner of group EVS1") as err:
+        step(lab.driver(), act(broken, move.id))
+    assert err.value.exit_code == 5015
+
+
+def test_no_possible_owner_to_go_to_is_refused_at_plan_time(tmp_path: Path) -> None:
+    with pytest.raises(
+        StrategyError, match=r"no node can take group EVS1 \(possible owners: node-a\)"
+    ):
+        _plan(tmp_path, "[node-a]")
+
+
+def test_a_possible_owner_list_without_the_owner_is_an_inventory_error(tmp_path: Path) -> None:
+    from orchestrator.errors import TopologyError
+
+    with pytest.raises(TopologyError, match="its owner 'node-a' is not one of its possible"):
+        _plan(tmp_path, "[node-b, node-c]")
