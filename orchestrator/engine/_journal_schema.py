@@ -1,11 +1,13 @@
 """The journal database: where it lives, its schema, how it is opened, how errors are
 reported, and how values are stored (capped messages, output digests, JSON).
 
-One SQLite file holds the runs, their actions and attempts, and the inventory leases. The
-schema is versioned with ``PRAGMA user_version``; a file written by a newer orchestrator is
-refused rather than misread. The file runs in WAL mode with ``synchronous=NORMAL``: every
-commit survives a crash of the process (``kill -9``), while an operating-system crash or
-power loss may lose the last few commits (the database itself stays consistent).
+One SQLite file holds the runs, their actions and attempts, the services each attempt
+stopped, and the inventory leases. The schema is versioned with ``PRAGMA user_version``; an
+older file is upgraded in place (version 1 → 2 adds ``stopped_services``), a file written by
+a newer orchestrator is refused rather than misread. The file runs in WAL mode with
+``synchronous=NORMAL``: every commit survives a crash of the process (``kill -9``), while an
+operating-system crash or power loss may lose the last few commits (the database itself
+stays consistent).
 """
 
 from __future__ import annotations
@@ -21,13 +23,28 @@ from typing import Any
 
 from ..errors import JournalError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Longest message (in UTF-8 bytes) stored for an action or attempt.
 MESSAGE_LIMIT = 4096
 
 #: Seconds a writer waits for another process's write transaction before giving up.
 BUSY_TIMEOUT_S = 10.0
+
+#: Version 2: what a stop_services attempt actually stopped (compensation starts exactly
+#: these), written in the same transaction as the attempt's apply step.
+_V2 = (
+    """CREATE TABLE stopped_services (
+        run_id TEXT NOT NULL,
+        action_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        service TEXT NOT NULL,
+        previous_state TEXT NOT NULL,
+        start_mode TEXT NOT NULL DEFAULT '',
+        dependents TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (run_id, action_id, service)
+    ) WITHOUT ROWID""",
+)
 
 _DDL = (
     """CREATE TABLE runs (
@@ -73,6 +90,7 @@ _DDL = (
         message TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX attempts_by_action ON attempts (run_id, action_id)",
+    *_V2,
     """CREATE TABLE leases (
         key TEXT PRIMARY KEY,
         hostname TEXT NOT NULL,
@@ -171,7 +189,10 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
                 )
             for statement in _DDL:
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        elif version == 1:
+            for statement in _V2:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
