@@ -225,7 +225,7 @@ def service_data(payload: Mapping[str, Any]) -> dict[str, Any]:
     ``{name, previous, start_mode, dependents}``, only well-formed entries whose name is a
     service name), ``services_skipped`` (not installed) and a ``note`` naming the skipped."""
     stopped = []
-    for entry in payload.get("stopped") or ():
+    for entry in _listed(payload.get("stopped")):
         if not isinstance(entry, Mapping) or service_name_problem(entry.get("name")):
             continue
         deps = entry.get("dependents") or []
@@ -237,11 +237,18 @@ def service_data(payload: Mapping[str, Any]) -> dict[str, Any]:
                 "dependents": [str(d) for d in deps] if isinstance(deps, list) else [],
             }
         )
-    skipped = [str(n) for n in payload.get("skipped") or () if isinstance(n, str)]
+    skipped = [str(n) for n in _listed(payload.get("skipped")) if isinstance(n, str)]
     data: dict[str, Any] = {"services_stopped": stopped, "services_skipped": skipped}
     if skipped:
         data["note"] = "skipped (not installed): " + ", ".join(skipped)
     return data
+
+
+def _listed(value: Any) -> list[Any]:
+    """A payload list (ConvertTo-Json writes a one-item array of a pipeline as the item)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _library_missing(stderr: str) -> bool:
