@@ -76,3 +76,12 @@ def test_the_host_decides_when_the_stop_outcome_is_unknown() -> None:
         narrowed, why = only_stopped(start, g, {}, {"h1/stop/i": attempts})
         assert narrowed is start and "not known" in why
     assert not outcome_unknown([attempt("x", 1, "probe", "fatal")])  # refused before applying
+
+
+def test_a_service_named_by_its_display_name_is_started_by_its_name() -> None:
+    g = graph()
+    start = g.actions["h1/start/i"]
+    ok = [attempt("h1/stop/i", 1, "probe", "no"), attempt("h1/stop/i", 1, "apply", "ok")]
+    records = {"h1/stop/i": stopped("h1/stop/i", "b", "MPWEB")}  # listed as a display name
+    narrowed, _ = only_stopped(start, g, records, {"h1/stop/i": ok})
+    assert narrowed is not None and narrowed.params["services"] == ["b", "MPWEB"]

@@ -203,8 +203,11 @@ def only_stopped(
             action,
             f"the outcome of {', '.join(unknown)} is not known: the host's records decide",
         )
-    recorded = {s.service for aid in stops for s in stopped.get(aid, ())}
-    names = [str(n) for n in action.params.get("services", ()) if n in recorded]
+    recorded = list(dict.fromkeys(s.service for aid in stops for s in stopped.get(aid, ())))
+    listed = [str(n) for n in action.params.get("services", ())]
+    # in the start's order; then any recorded under its real name (a Windows display name
+    # in the playbook is journaled as the service's name)
+    names = [n for n in listed if n in recorded] + [n for n in recorded if n not in listed]
     if not names:
         return None, "this run stopped none of these services"
     params = {**action.params, "services": names}
