@@ -18,6 +18,7 @@ from typing import Any
 from .errors import Location, SchemaError, WindowError
 from .playbook_spec import DURATION, PLAYBOOK
 from .schema import check
+from .service_names import service_name_problem
 from .sourcemap import LocList, LocMap, load_yaml_text, read_text, where
 
 
@@ -138,6 +139,9 @@ class Playbook:
     model_hotfix_where: Location | None = None
     build: dict[str, Any] | None = None
     build_where: Location | None = None
+    #: Where each service name (services, interfering_services, checks' params.services)
+    #: was first written, for the planner's per-platform check.
+    service_where: dict[str, Location] = field(default_factory=dict)
 
 
 def _refs(value: Any) -> tuple[Ref, ...]:
@@ -161,6 +165,31 @@ def _checks(value: Any) -> tuple[Check, ...]:
                 )
             )
     return tuple(out)
+
+
+def _service_where(raw: LocMap) -> dict[str, Location]:
+    """The location of every service name in the playbook; a check's ``params.services``
+    is held to the same rule as ``services`` here (its params are free-form in the spec)."""
+    found: dict[str, Location] = {}
+    lists: list[tuple[str, Any]] = [(k, raw.get(k)) for k in ("interfering_services", "services")]
+    for section in ("preflight", "verify"):
+        for i, item in enumerate(raw.get(section) or ()):
+            if isinstance(item, LocMap) and isinstance(item.get("params"), LocMap):
+                services = item["params"].get("services")
+                label = f"{section}[{i}].params.services"
+                if services is not None and not isinstance(services, LocList):
+                    raise SchemaError(f"{label} must be a list of service names", item.where())
+                lists.append((label, services))
+    for label, names in lists:
+        if not isinstance(names, LocList):
+            continue
+        for i, name in enumerate(names):
+            loc = names.where(i)
+            problem = service_name_problem(name)
+            if problem:
+                raise SchemaError(f"{label}[{i}] {name!r} is not allowed: {problem}", loc)
+            found.setdefault(name, loc)
+    return found
 
 
 def _plain(value: Any) -> Any:
@@ -290,6 +319,7 @@ def parse_playbook(text: str, path: str) -> Playbook:
             raw["fleets"].where(name),
         )
     hooks = raw.get("hooks", {})
+    service_where = _service_where(raw)
 
     def _hooks(items: Any) -> tuple[Hook, ...]:
         return tuple(Hook(h["name"], h["run"], _refs(h.get("hosts"))) for h in items or ())
@@ -323,6 +353,7 @@ def parse_playbook(text: str, path: str) -> Playbook:
         model_hotfix_where=raw.where("model_hotfix") if "model_hotfix" in raw else None,
         build=_plain(raw.get("build")),
         build_where=raw.where("build") if "build" in raw else None,
+        service_where=service_where,
     )
 
 

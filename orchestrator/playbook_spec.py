@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .schema import AnyValue, Bool, Field, Int, ListOf, MapOf, Num, Obj, OneOf, Str, to_json_schema
+from .service_names import SERVICE_NAME, SERVICE_NAME_RULE
 
 PACKAGE_KINDS = ("msi", "msp", "exe", "service-pack", "patch-level", "hotfix")
 STRATEGIES = ("move-off", "passive-first", "consolidate", "active-first", "drain")
@@ -19,6 +20,11 @@ ISO_DATETIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?(\.\d+)?(Z|[+-]\d\d:\d\d)"
 DURATION = r"(\d+h)?(\d+m)?(\d+s)?"
 
 _codes = ListOf(Int(), doc="process exit codes")
+_service = Str(
+    pattern=SERVICE_NAME,
+    rule=SERVICE_NAME_RULE,
+    doc="a service name (on Windows also a display name); see docs/playbook.md",
+)
 _selectors = ListOf(
     Str(doc="a host, an inventory group, or role:NAME"),
     min_items=1,
@@ -201,9 +207,11 @@ PLAYBOOK = Obj(
         ),
         "preflight": Field(ListOf(OneOf([Str(), _check]))),
         "interfering_services": Field(
-            ListOf(Str()), doc="stopped before the install, restored after"
+            ListOf(_service), doc="stopped before the install, restored after"
         ),
-        "services": Field(ListOf(Str()), doc="the product's own services, stopped for the install"),
+        "services": Field(
+            ListOf(_service), doc="the product's own services, stopped for the install"
+        ),
         "hooks": Field(Obj({"pre": Field(ListOf(_hook)), "post": Field(ListOf(_hook))})),
         "reboot": Field(Str(enum=REBOOT_POLICIES), doc="default if-required"),
         "verify": Field(ListOf(OneOf([Str(), _check]))),

@@ -29,11 +29,13 @@ class Spec:
 
 @dataclass(frozen=True)
 class Str(Spec):
-    """A string, optionally one of ``enum`` or matching ``pattern``."""
+    """A string, optionally one of ``enum`` or matching ``pattern``; ``rule`` says in words
+    what the pattern means (the error then quotes it instead of the pattern)."""
 
     enum: tuple[str, ...] | None = None
     pattern: str | None = None
     doc: str = ""
+    rule: str = ""
 
     def describe(self) -> str:
         if self.enum:
@@ -184,6 +186,8 @@ def check(spec: Spec, value: Any, path: str, loc: Location) -> None:
                 loc,
             )
         if spec.pattern and not re.fullmatch(spec.pattern, value):
+            if spec.rule:
+                raise SchemaError(f"{label} {value!r} is not allowed: {spec.rule}", loc)
             raise SchemaError(f"{label} {value!r} does not match the pattern {spec.pattern}", loc)
         return
     if isinstance(spec, Bool):

@@ -20,7 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,8 +116,17 @@ def descendants(pid: int) -> list[int]:
 class Sshd:
     """One real sshd on ``address``; :meth:`start`, :meth:`stop`, :meth:`kill_connections`."""
 
-    def __init__(self, address: str, account: Account, workdir: Path) -> None:
+    def __init__(
+        self,
+        address: str,
+        account: Account,
+        workdir: Path,
+        path: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.address = address
+        self.path = path or f"{workdir / 'bin'}:/usr/local/bin:/usr/bin:/bin"
+        self.env = dict(env or {})
         self.account = account
         self.dir = workdir / f"sshd-{address}"
         self.dir.mkdir(mode=0o755, exist_ok=True)
@@ -147,7 +156,7 @@ class Sshd:
             "MaxStartups 100",
             "Subsystem sftp internal-sftp",
             # programs the tests put there come first (e.g. a stand-in powershell.exe)
-            f"SetEnv PATH={self.dir.parent / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            "SetEnv " + " ".join(f"{k}={v}" for k, v in {"PATH": self.path, **self.env}.items()),
         ]
         path = self.dir / "sshd_config"
         path.write_text("\n".join(lines) + "\n")
@@ -217,9 +226,12 @@ class SshdLab:
         self.account = make_account(self.workdir)
         self.servers: list[Sshd] = []
 
-    def sshd(self, address: str) -> Sshd:
-        """A started sshd on ``address``."""
-        server = Sshd(address, self.account, self.workdir)
+    def sshd(
+        self, address: str, path: str | None = None, env: Mapping[str, str] | None = None
+    ) -> Sshd:
+        """A started sshd on ``address``; its sessions get ``path`` as PATH (default: the
+        lab's bin first, then the system's) and the variables ``env``."""
+        server = Sshd(address, self.account, self.workdir, path, env)
         self.servers.append(server)
         return server.start()
 

@@ -231,6 +231,10 @@ def test_a_version_1_journal_is_migrated(tmp_path: Path, plan: Plan) -> None:
         assert journal.resolve("last") == new
         journal.set_budget(new, {"spent": True})
         assert journal.budget(new) == {"spent": True}
+        aid = plan.actions[0].id
+        journal.record_attempt(new, aid, 1, "apply", AT, AT + 1, "ok",
+                               data={"services_stopped": [_stopped("x")]})  # fmt: skip
+        assert [s.service for s in journal.stopped_services(new)[aid]] == ["x"]
     finally:
         journal.close()
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
@@ -372,3 +376,25 @@ def test_default_journal_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.setenv("HOME", str(tmp_path))
     expected = tmp_path / ".local" / "state" / "orchestrator" / "journal.sqlite"
     assert default_journal_path() == expected
+
+
+def _stopped(name: str) -> dict[str, object]:
+    return {"name": name, "previous": "active", "start_mode": "enabled", "dependents": ["d"]}
+
+
+def test_services_an_attempt_stopped_are_journaled_with_it(journal: Journal, plan: Plan) -> None:
+    run = journal.create_run(plan.to_json(), plan, {}, AT)
+    aid = plan.actions[0].id
+    data = {"services_stopped": [_stopped("snmp"), _stopped("av")]}
+    journal.record_attempt(run, aid, 1, "apply", AT, AT + 1, "ok", data=data)
+    found = journal.stopped_services(run)[aid]
+    assert [(s.service, s.previous_state, s.start_mode, s.dependents) for s in found] == [
+        ("av", "active", "enabled", ("d",)),
+        ("snmp", "active", "enabled", ("d",)),
+    ]
+    # same transaction: a record that cannot be written takes the attempt with it
+    with pytest.raises(KeyError):
+        journal.record_attempt(run, aid, 2, "apply", AT, AT + 1, "ok",
+                               data={"services_stopped": [{"previous": "active"}]})  # fmt: skip
+    assert [a.attempt for a in journal.attempts(run, aid)] == [1]
+    assert journal.stopped_services(run)[aid] == found

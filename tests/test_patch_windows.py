@@ -187,6 +187,23 @@ def test_upgrade_on_windows_needs_the_services_named(
     assert "Traceback" not in err
 
 
+def test_upgrade_refuses_a_service_that_is_no_service_name_before_anything_runs(
+    web1: Web1, capsys: pytest.CaptureFixture[str]
+) -> None:
+    web1.install(1)
+    web1.stop_services()
+    before, registry = ntfs(web1.root), web1.host.reg_values(KEY)
+    for name in ("..\\..\\x", "C:\\Windows\\evil.exe", "a/b", "-x", ".hidden", "x\n"):
+        args = remote_args(web1, "upgrade", "--to", "2", "--service", "W3SVC", f"--service={name}")
+        status, _, err = cli(capsys, *args)
+        assert status == 2 and f"--service {name!r}" in err and "windows host" in err, err
+        assert "Traceback" not in err
+    assert ntfs(web1.root) == before
+    assert web1.host.reg_values(KEY) == registry
+    status, _, err = cli(capsys, *remote_args(web1, "upgrade", "--to", "2", "--service", "W3SVC"))
+    assert status == 0, err
+
+
 def test_customizations_are_reapplied_and_breaking_ones_refused_unless_forced(
     web1: Web1, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

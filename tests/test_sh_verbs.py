@@ -89,7 +89,9 @@ class Host:
             "ORCH_STATE_DIR": str(tmp / "state"),
             "PATH": f"{self.bin}:{os.environ['PATH']}",
             "FAKE_SYSTEMCTL_DIR": str(tmp),
+            "ORCH_SERVICE_ROOT": str(tmp),  # systemd "runs": tmp/run/systemd/system exists
         }
+        (tmp / "run/systemd/system").mkdir(parents=True)
 
     def verb(self, action: Action, step: str) -> tuple[int, str, dict[str, Any]]:
         rc, _, err, payload = run(sh_script(action, step), self.env, self.tmp / "payload")
@@ -239,7 +241,11 @@ def test_services_stop_and_start_with_dependents(host: Host) -> None:
     start = act("start_services", services=services, purpose="interfering")
     assert host.ok(stop, "probe")["in_effect"] is False
     applied = host.ok(stop, "apply")
-    assert applied["exit_code"] == 0 and "ghost.service(not installed)" in applied["output"]
+    assert applied["exit_code"] == 0
+    assert "skipped (not installed): ghost.service" in applied["output"]
+    assert applied["skipped"] == ["ghost.service"]
+    assert [s["name"] for s in applied["stopped"]] == ["web.service"]
+    assert applied["stopped"][0]["dependents"] == ["app.service"]
     assert (host.units / "web.service").read_text() == "inactive\n"
     assert (host.units / "app.service").read_text() == "inactive\n"
     assert host.ok(stop, "probe")["in_effect"] is True
@@ -249,7 +255,8 @@ def test_services_stop_and_start_with_dependents(host: Host) -> None:
     assert (host.units / "web.service").read_text() == "active\n"
     assert (host.units / "app.service").read_text() == "active\n", "the dependent came back"
     assert (host.units / "snmp.service").read_text() == "inactive\n", "left as it was found"
-    assert host.ok(start, "verify") == {"ok": True, "message": "all running"}
+    message = "all running; skipped (not installed): ghost.service"
+    assert host.ok(start, "verify") == {"ok": True, "message": message}
     product = act("start_services", services=["ghost.service"], purpose="product")
     rc, err, _ = host.verb(product, "apply")
     assert rc == 1 and "ghost.service does not exist" in err

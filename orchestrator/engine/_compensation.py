@@ -9,17 +9,24 @@ already moved onto an upgraded node, its ``upgrade_virtual_server`` is completed
 forward). A host goes back into its pool only if a health check passes and, in an
 all-at-once pool, only if that does not mix versions in the pool. Every restoring action is
 probed first, so one whose effect already holds is skipped, not repeated.
+
+Services: a compensating ``start_services`` starts exactly the services that this run's
+``stop_services`` of the same host and purpose journaled as stopped (:func:`only_stopped`);
+none stopped, nothing started. Only when a stop's outcome is not known (its apply failed,
+timed out or was cut off by a crash, so it may have stopped some before) do the host's own
+records decide, which start only what a stop found running.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..plan import Action
 from ._graph import CLOSERS, RunGraph
-from ._records import FINAL_OK
+from ._records import FINAL_OK, AttemptRecord, StoppedService
 
 PREFIX = "compensate/"
 _STARTED = frozenset({"running", "done", "skipped", "failed"})
@@ -157,4 +164,53 @@ def health_check(graph: RunGraph, host: str) -> Action:
         estimate_s=30,
         phase="compensation",
         title=f"health check of {host} before it returns to its pool",
+    )
+
+
+def outcome_unknown(attempts: Sequence[AttemptRecord]) -> bool:
+    """Whether some attempt's apply may have changed the host without journaling what it did:
+    an apply that did not end ``ok``, or a probe that said "not in effect" with no apply
+    journaled after it (the controller died in between)."""
+    applied = {a.attempt for a in attempts if a.step == "apply" and a.outcome == "ok"}
+    if any(a.step == "apply" and a.outcome != "ok" for a in attempts):
+        return True
+    return any(
+        a.step == "probe" and a.outcome == "no" and a.attempt not in applied for a in attempts
+    )
+
+
+def only_stopped(
+    action: Action,
+    graph: RunGraph,
+    stopped: Mapping[str, Sequence[StoppedService]],
+    attempts: Mapping[str, Sequence[AttemptRecord]],
+) -> tuple[Action | None, str]:
+    """A compensating ``start_services`` narrowed to what this run stopped: the action
+    (its ``services`` those journaled as stopped by the host's ``stop_services`` of the same
+    purpose) and a note, or None and why nothing is to be started. Unchanged when a stop's
+    outcome is not known (the host's records decide)."""
+    purpose = action.params.get("purpose")
+    stops = [
+        a.id
+        for a in graph.actions.values()
+        if a.kind == "stop_services"
+        and a.host == action.host
+        and a.params.get("purpose") == purpose
+    ]
+    unknown = [aid for aid in stops if outcome_unknown(attempts.get(aid, ()))]
+    if unknown:
+        return (
+            action,
+            f"the outcome of {', '.join(unknown)} is not known: the host's records decide",
+        )
+    recorded = list(dict.fromkeys(s.service for aid in stops for s in stopped.get(aid, ())))
+    listed = [str(n) for n in action.params.get("services", ())]
+    # in the start's order; then any recorded under its real name (a Windows display name
+    # in the playbook is journaled as the service's name)
+    names = [n for n in listed if n in recorded] + [n for n in recorded if n not in listed]
+    if not names:
+        return None, "this run stopped none of these services"
+    params = {**action.params, "services": names}
+    return dataclasses.replace(action, params=params), "starts what this run stopped: " + ", ".join(
+        names
     )

@@ -1,13 +1,15 @@
 """Running the compensating steps of a scope (see :mod:`._compensation` for what they are),
 sequentially in one worker: each step is journaled as its own ``compensate/...`` action,
-and a host goes back into its pool only after its health check passes."""
+and a host goes back into its pool only after its health check passes. A ``start_services``
+starts only what this run's stops journaled as stopped (:func:`._compensation.only_stopped`);
+one with nothing to start is journaled ``skipped`` with the reason."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from ..plan import Action
-from ._compensation import CompStep, health_check
+from ._compensation import CompStep, health_check, only_stopped
 from ._graph import RunGraph
 from ._journal import Journal
 from ._protocols import Clock, Event
@@ -51,7 +53,23 @@ class Compensator:
             if host is not None and not healthy[host]:
                 self._result(action, "cancelled", f"{host} is not healthy; left out of its pool")
                 continue
+            if action.kind == "start_services":
+                narrowed, why = self._only_stopped(action)
+                if narrowed is None:
+                    self._result(action, "skipped", why)
+                    continue
+                action = narrowed
             self._run(action)
+
+    def _only_stopped(self, action: Action) -> tuple[Action | None, str]:
+        stops = [
+            a.id
+            for a in self.graph.actions.values()
+            if a.kind == "stop_services" and a.host == action.host
+        ]
+        attempts = {aid: self.journal.attempts(self.run_id, aid) for aid in stops}
+        stopped = self.journal.stopped_services(self.run_id)
+        return only_stopped(action, self.graph, stopped, attempts)
 
     def _run(self, action: Action) -> StepOutcome:
         self.journal.start_action(self.run_id, action.id, self.clock.now())

@@ -35,6 +35,7 @@ from ._records import (
     ActionRecord,
     AttemptRecord,
     RunRecord,
+    StoppedService,
 )
 
 __all__ = ["Journal", "default_journal_path", "output_digest"]
@@ -319,9 +320,12 @@ class Journal:
         output: str = "",
         error_class: str = "",
         message: str = "",
+        data: Mapping[str, Any] | None = None,
     ) -> None:
         """Journal one step of one attempt: the digest of ``output`` (never the output);
-        the action's attempt counter becomes ``max(attempts, attempt)``."""
+        the action's attempt counter becomes ``max(attempts, attempt)``. The services
+        ``data["services_stopped"]`` lists (``[{name, previous, start_mode, dependents}]``,
+        from the driver) are journaled in the same transaction."""
         _check(step, STEPS, "step")
         row = (run_id, action_id, attempt, step, started_at, ended_at, outcome, exit_code)
         with self.transaction():
@@ -337,6 +341,15 @@ class Journal:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*row, output_digest(output), cap(error_class), cap(message)),
             )
+            stopped = (data or {}).get("services_stopped") or ()
+            conn.executemany(
+                "INSERT OR REPLACE INTO stopped_services VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (run_id, action_id, attempt, cap(str(s["name"])), cap(str(s["previous"])),
+                     cap(str(s.get("start_mode", ""))), json.dumps(list(s.get("dependents", ()))))
+                    for s in stopped
+                ),
+            )  # fmt: skip
             conn.execute(_TOUCH, (ended_at, run_id))
 
     def attempts(self, run_id: str, action_id: str | None = None) -> list[AttemptRecord]:
@@ -376,3 +389,19 @@ class Journal:
         """Forget the run's failure budget state (``resume --retry-failed`` counts afresh)."""
         with self.transaction():
             self._conn.execute("DELETE FROM budgets WHERE run_id = ?", (run_id,))
+
+    def stopped_services(self, run_id: str) -> dict[str, list[StoppedService]]:
+        """Per ``stop_services`` action of the run, the services its attempts stopped."""
+        with self._read() as conn:
+            sql = (
+                "SELECT action_id, attempt, service, previous_state, start_mode, dependents "
+                "FROM stopped_services WHERE run_id = ? ORDER BY action_id, attempt, service"
+            )
+            rows = conn.execute(sql, (run_id,)).fetchall()
+        out: dict[str, list[StoppedService]] = {}
+        for action_id, attempt, service, previous, mode, deps in rows:
+            record = StoppedService(
+                action_id, attempt, service, previous, mode, tuple(json.loads(deps))
+            )
+            out.setdefault(action_id, []).append(record)
+        return out

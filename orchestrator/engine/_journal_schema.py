@@ -1,13 +1,15 @@
 """The journal database: where it lives, its schema, how it is opened, how errors are
 reported, and how values are stored (capped messages, output digests, JSON).
 
-One SQLite file holds the runs, their actions and attempts, and their failure budgets
-(leases live in their own store, see :mod:`._lease`; journals of version 1 keep an unused
-``leases`` table). The schema is versioned with ``PRAGMA user_version`` and migrated
-forward step by step; a file written by a newer orchestrator is refused rather than
-misread. The file runs in WAL mode with ``synchronous=NORMAL``: every commit survives a
-crash of the process (``kill -9``), while an operating-system crash or power loss may lose
-the last few commits (the database itself stays consistent).
+One SQLite file holds the runs, their actions and attempts, the services each attempt
+stopped, and the runs' failure budgets (leases live in their own store, see :mod:`._lease`;
+journals of version 1 keep an unused ``leases`` table). The schema is versioned with
+``PRAGMA user_version`` and migrated forward step by step (version 1 → 2 adds
+``created_wall``, ``budgets`` and ``stopped_services``); a file written by a newer
+orchestrator is refused rather than misread. The file runs in WAL mode with
+``synchronous=NORMAL``: every commit survives a crash of the process (``kill -9``), while an
+operating-system crash or power loss may lose the last few commits (the database itself
+stays consistent).
 """
 
 from __future__ import annotations
@@ -37,6 +39,21 @@ _BUDGET_DDL = """CREATE TABLE budgets (
         run_id TEXT PRIMARY KEY,
         state TEXT NOT NULL
     )"""
+
+#: What a stop_services attempt actually stopped (compensation starts exactly
+#: these), written in the same transaction as the attempt's apply step.
+_V2 = (
+    """CREATE TABLE stopped_services (
+        run_id TEXT NOT NULL,
+        action_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        service TEXT NOT NULL,
+        previous_state TEXT NOT NULL,
+        start_mode TEXT NOT NULL DEFAULT '',
+        dependents TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (run_id, action_id, service)
+    ) WITHOUT ROWID""",
+)
 
 _DDL = (
     """CREATE TABLE runs (
@@ -84,12 +101,14 @@ _DDL = (
     )""",
     "CREATE INDEX attempts_by_action ON attempts (run_id, action_id)",
     _BUDGET_DDL,
+    *_V2,
 )
 
 #: Statements that bring a journal of version ``n - 1`` to version ``n``.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
-    # 2: runs ordered by wall-clock creation time; the failure budget journaled.
-    2: ("ALTER TABLE runs ADD COLUMN created_wall REAL NOT NULL DEFAULT 0", _BUDGET_DDL),
+    # 2: runs ordered by wall-clock creation time; the failure budget journaled; the
+    # services each stop stopped.
+    2: ("ALTER TABLE runs ADD COLUMN created_wall REAL NOT NULL DEFAULT 0", _BUDGET_DDL, *_V2),
 }
 
 _REASONS = {

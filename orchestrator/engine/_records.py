@@ -1,4 +1,5 @@
-"""What the journal holds: runs, action states and attempts (plain, typed records)."""
+"""What the journal holds: runs, action states, attempts and the services attempts stopped
+(plain, typed records)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,17 @@ class AttemptRecord:
     output_digest: str = ""
     error_class: str = ""
     message: str = ""
+
+
+@dataclass(frozen=True)
+class StoppedService:
+    """A service that a ``stop_services`` attempt found running and stopped: its state
+    before (``active``), its start mode (``enabled``, ``Automatic``, ...) and the running
+    dependents that stopped with it."""
+
+    action_id: str
+    attempt: int
+    service: str
+    previous_state: str
+    start_mode: str = ""
+    dependents: tuple[str, ...] = ()

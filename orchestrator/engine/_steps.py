@@ -95,7 +95,7 @@ class StepRunner:
             self._failed(action, n, step, t1, exc)
             raise
         record(self.run_id, action.id, n, step, t1, self.clock.now(), "ok",
-               exit_code=result.exit_code, output=result.output)  # fmt: skip
+               exit_code=result.exit_code, output=result.output, data=result.data)  # fmt: skip
         t2 = self.clock.now()
         try:
             self.driver.verify(action)
@@ -103,7 +103,8 @@ class StepRunner:
             self._failed(action, n, "verify", t2, exc)
             raise
         record(self.run_id, action.id, n, "verify", t2, self.clock.now(), "ok")
-        return StepOutcome("done", n, _exit_note(result.exit_code))
+        note = _exit_note(result.exit_code) or str(result.data.get("note", ""))
+        return StepOutcome("done", n, note)
 
     def _failed(self, action: Action, n: int, step: str, t0: float, exc: BaseException) -> None:
         outcome = "timeout" if isinstance(exc, StepTimeout) else "fatal"

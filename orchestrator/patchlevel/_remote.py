@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..service_names import service_name_problem
 from ..transports._connect import transport_factory
 from ..transports._protocol import Transport
 from ..transports._quote import sh_quote
@@ -57,6 +58,15 @@ def open_source(
     if not hasattr(link.transport, "file_facts"):  # pragma: no cover - ssh always has it
         raise InputError(f"--host {link.host}: the transport cannot gather file facts")
     return RemoteSource(link.host, link.transport, install)  # type: ignore[arg-type]
+
+
+def check_service_names(names: Sequence[str], host: str, platform: str) -> None:
+    """Refuse (exit 2) a ``--service`` that is not a service name on ``host``'s platform
+    (docs/playbook.md); checked before anything runs on the host."""
+    for name in names:
+        problem = service_name_problem(name, platform)
+        if problem:
+            raise InputError(f"--service {name!r} ({host} is a {platform} host): {problem}")
 
 
 def services_check(

@@ -24,7 +24,7 @@ from ._check import check_consistency
 from ._compat import check_compatibility
 from ._manifest import Manifest
 from ._names import parse_package_name
-from ._remote import connect_host, open_source, services_check
+from ._remote import check_service_names, connect_host, open_source, services_check
 from ._remote_upgrade import remote_upgrade
 from ._source import FactsSource, LocalSource, RemoteSource
 from ._state import STATE_DIR, CommandCheck, ServicesCheck, check_state
@@ -184,6 +184,7 @@ def _source(
         raise InputError("--host needs -i/--inventory INVENTORY")
     link = connect_host(args.inventory, args.host)
     stack.callback(link.transport.close)
+    check_service_names(getattr(args, "service", None) or [], link.host, link.platform)
     install = str(args.install) if link.platform == "windows" else args.install.as_posix()
     identity = (manifest.product, manifest.release, manifest.build)
     return open_source(link, install, identity, args.registry_key)

@@ -8,11 +8,12 @@ them in parallel; all safety ordering is expressed as DAG edges.
 
 from __future__ import annotations
 
-from ..errors import SchemaError, StrategyError, TopologyError, UnknownReferenceError
+from ..errors import Location, SchemaError, StrategyError, TopologyError, UnknownReferenceError
 from ..facts import Facts
 from ..plan import Plan
 from ..playbook import Playbook
 from ..schema import did_you_mean
+from ..service_names import service_name_problem
 from ._builder import Builder, Ids, ids
 from ._cluster import ClusterPlan
 from ._host import Context, check_params, slug
@@ -61,7 +62,25 @@ def build_plan(facts: Facts, pb: Playbook, inventory_sha256: str) -> Plan:
             b.barrier(f"tier-{i}/done", f"Tier {i} complete", exits) if i < len(tiers) else exits
         )
     notes = [tier_note] if tier_note else []
-    return finish_plan(ctx, inventory_sha256, phases, tiers, cluster_plans, batches, notes)
+    plan = finish_plan(ctx, inventory_sha256, phases, tiers, cluster_plans, batches, notes)
+    _check_service_names(plan, facts, pb)
+    return plan
+
+
+def _check_service_names(plan: Plan, facts: Facts, pb: Playbook) -> None:
+    """Service names that reach a host must be names on its platform (docs/playbook.md)."""
+    for action in plan.actions:
+        host = facts.hosts.get(action.host) if action.host else None
+        if host is None or "services" not in action.params:
+            continue
+        for name in action.params["services"]:
+            problem = service_name_problem(name, host.platform)
+            if problem:
+                raise SchemaError(
+                    f"service {name!r} cannot be used on {host.platform} host {host.name}: "
+                    f"{problem}",
+                    pb.service_where.get(name, Location(pb.path)),
+                )
 
 
 def _check_references(pb: Playbook, facts: Facts, targets: list[str]) -> None:

@@ -39,9 +39,17 @@ def _services_probe(state: str) -> Probe:
 def _services_effect(state: str) -> Effect:
     def effect(ctx: Ctx, a: Action) -> Done:
         h = ctx.edit_host(host_of(a))
+        # what a stop changed, as the real verbs report it (compensation starts only these)
+        changed = [
+            {"name": s, "previous": "active", "start_mode": "", "dependents": []}
+            for s in strings(a, "services")
+            if h.services.get(s) != state
+        ]
         for s in strings(a, "services"):
             h.services[s] = state
-        return Done(f"{state} {', '.join(strings(a, 'services'))}")
+        text = f"{state} {', '.join(strings(a, 'services'))}"
+        data = {"services_stopped": changed} if state == STOPPED else {}
+        return Done(text, StepResult(data=data))
 
     return effect
 

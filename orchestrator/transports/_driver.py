@@ -23,6 +23,7 @@ from ..engine._clock import RealClock
 from ..engine._protocols import Clock, StepResult
 from ..errors import FatalError, StepTimeout, TransientError, VerificationFailed
 from ..plan import Action
+from ..service_names import service_name_problem
 from ._frame import TIMEOUT_EXIT
 from ._protocol import Result, Transport
 from ._quote import ps_quote
@@ -159,10 +160,13 @@ class TransportDriver:
         payload = self._call(action, "apply", timeout_s).payload
         if action.kind == "reboot" and payload.get("rebooting", True):
             self._wait_until_back(action, deadline)
+        data = {"reboot_required": bool(payload.get("reboot_required", False))}
+        if action.kind in ("stop_services", "start_services"):
+            data.update(service_data(payload))
         return StepResult(
             exit_code=int(payload.get("exit_code", 0)),
             output=str(payload.get("output", "")),
-            data={"reboot_required": bool(payload.get("reboot_required", False))},
+            data=data,
         )
 
     def _wait_until_back(self, action: Action, deadline: float) -> None:
@@ -214,6 +218,37 @@ class TransportDriver:
             transports, self._transports = list(self._transports.values()), {}
         for transport in transports:
             transport.close()
+
+
+def service_data(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What a services verb reported (docs/verbs.md): ``services_stopped`` (each
+    ``{name, previous, start_mode, dependents}``, only well-formed entries whose name is a
+    service name), ``services_skipped`` (not installed) and a ``note`` naming the skipped."""
+    stopped = []
+    for entry in _listed(payload.get("stopped")):
+        if not isinstance(entry, Mapping) or service_name_problem(entry.get("name")):
+            continue
+        deps = entry.get("dependents") or []
+        stopped.append(
+            {
+                "name": str(entry["name"]),
+                "previous": str(entry.get("previous", "active")),
+                "start_mode": str(entry.get("start_mode", "")),
+                "dependents": [str(d) for d in deps] if isinstance(deps, list) else [],
+            }
+        )
+    skipped = [str(n) for n in _listed(payload.get("skipped")) if isinstance(n, str)]
+    data: dict[str, Any] = {"services_stopped": stopped, "services_skipped": skipped}
+    if skipped:
+        data["note"] = "skipped (not installed): " + ", ".join(skipped)
+    return data
+
+
+def _listed(value: Any) -> list[Any]:
+    """A payload list (ConvertTo-Json writes a one-item array of a pipeline as the item)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _library_missing(stderr: str) -> bool:

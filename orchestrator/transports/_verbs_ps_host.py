@@ -1,14 +1,38 @@
-"""PowerShell verbs for services (with their dependents) and the load balancer (NLB, or a
-site hook). Files and hooks live in :mod:`._verbs_ps_files`, installs in
-:mod:`._verbs_ps_install`, reboots in :mod:`._verbs_ps_reboot`."""
+r"""PowerShell verbs for services (with their dependents) and the load balancer (NLB, or a
+site hook). A service is named by its name or, where that is unambiguous, its display name
+(``Find-OrchService``); anything with ``\`` or ``/``, control characters, a leading ``-``,
+``.`` or space, or more than 255 characters is refused first (``Assert-OrchServiceName``).
+Files and hooks live in :mod:`._verbs_ps_files`, installs in :mod:`._verbs_ps_install`,
+reboots in :mod:`._verbs_ps_reboot`."""
 
 from __future__ import annotations
 
 PS_HOST = r"""
+function Assert-OrchServiceName {
+    param([string]$Name)
+    $bad = $Name.Length -lt 1 -or $Name.Length -gt 255 -or
+        $Name -match '[\\/\x00-\x1f\x7f]' -or $Name -match '^[-.\s]'
+    if ($bad) {
+        throw ("refused service name '{0}': not a service name (docs/playbook.md)" -f $Name)
+    }
+}
+
 function Find-OrchService {
     param([string]$Name)
-    return (Get-Service | Where-Object { $_.Name -eq $Name -or $_.DisplayName -eq $Name } |
-        Select-Object -First 1)
+    Assert-OrchServiceName $Name
+    $byDisplay = @()
+    foreach ($svc in @(Get-Service)) {
+        if ($svc.Name -eq $Name) { return $svc }
+        if ($svc.DisplayName -eq $Name) { $byDisplay += $svc }
+    }
+    if ($byDisplay.Count -gt 1) {
+        $names = @()
+        foreach ($svc in $byDisplay) { $names += $svc.Name }
+        $message = "'{0}' is the display name of several services ({1}): name one"
+        throw ($message -f $Name, ($names -join ', '))
+    }
+    if ($byDisplay.Count -eq 1) { return $byDisplay[0] }
+    return $null
 }
 
 function Get-OrchServicePlan {
@@ -39,9 +63,15 @@ function Test-OrchStopServices {
 function Invoke-OrchStopServices {
     param([hashtable]$P)
     $done = @()
+    $stopped = @()
+    $skipped = @()
     foreach ($row in @(Get-OrchServicePlan -P $P)) {
         $svc = $row.Service
-        if ($null -eq $svc) { $done += ('{0}: not installed' -f $row.Name); continue }
+        if ($null -eq $svc) {
+            $done += ('{0}: skipped (not installed)' -f $row.Name)
+            $skipped += $row.Name
+            continue
+        }
         $dependents = @($svc.DependentServices | Where-Object { $_.Status -eq 'Running' } |
             ForEach-Object { $_.Name })
         $before = Get-OrchMark -Area 'services' -Key ('before|' + $svc.Name)
@@ -49,10 +79,22 @@ function Invoke-OrchStopServices {
             Set-OrchMark -Area 'services' -Key ('before|' + $svc.Name) `
                 -Value (@([string]$svc.Status) + $dependents)
         }
+        if ([string]$svc.Status -eq 'Stopped') {
+            $done += ('{0}: already stopped' -f $svc.Name)
+            continue
+        }
+        $mode = 'unknown'
+        if ($svc.PSObject.Properties['StartType']) { $mode = [string]$svc.StartType }
+        $previous = [string]$svc.Status
         Stop-Service -InputObject $svc -Force
+        $stopped += @{ 'name' = $svc.Name; 'previous' = $previous; 'start_mode' = $mode;
+            'dependents' = $dependents }
         $done += ('{0}: stopped (with {1} dependent(s))' -f $svc.Name, $dependents.Count)
     }
-    return (New-OrchApply -Output ($done -join "`n"))
+    $result = New-OrchApply -Output ($done -join "`n")
+    $result['stopped'] = $stopped
+    $result['skipped'] = $skipped
+    return $result
 }
 
 function Confirm-OrchStopServices {
@@ -85,13 +127,18 @@ function Test-OrchStartServices {
 function Invoke-OrchStartServices {
     param([hashtable]$P)
     $done = @()
+    $skipped = @(Get-OrchServicePlan -P $P | Where-Object { $null -eq $_.Service } |
+        ForEach-Object { $_.Name })
     foreach ($name in @(Get-OrchStartList -P $P)) {
         $svc = Find-OrchService $name
         if ($null -eq $svc) { throw ("service '{0}' does not exist" -f $name) }
         if ($svc.Status -ne 'Running') { Start-Service -InputObject $svc }
         $done += ('{0}: running' -f $svc.Name)
     }
-    return (New-OrchApply -Output ($done -join "`n"))
+    foreach ($name in $skipped) { $done += ('{0}: skipped (not installed)' -f $name) }
+    $result = New-OrchApply -Output ($done -join "`n")
+    $result['skipped'] = $skipped
+    return $result
 }
 
 function Confirm-OrchStartServices {

@@ -22,9 +22,12 @@ from ._verbs_ps import check_call
 from ._verbs_sh_core import SH_CORE
 from ._verbs_sh_host import SH_HOST
 from ._verbs_sh_pkg import SH_PKG
+from ._verbs_sh_services import SH_SERVICES
 
 #: The whole sh verb library (POSIX sh; dash-compatible).
-SH_LIBRARY = "# orchestrator sh verb library (see docs/verbs.md)\n" + SH_CORE + SH_HOST + SH_PKG
+SH_LIBRARY = "".join(
+    ("# orchestrator sh verb library (see docs/verbs.md)\n", SH_CORE, SH_HOST, SH_SERVICES, SH_PKG)
+)
 
 #: The kinds a Linux host can run.
 SH_KINDS = frozenset(

@@ -1,13 +1,11 @@
-"""POSIX sh verbs for Linux hosts: checks and services (systemctl, else ``service``).
-Packages, reboots, files and hooks are in :mod:`._verbs_sh_pkg`; the load balancer in
+"""POSIX sh verbs for Linux hosts: the checks. Services are in :mod:`._verbs_sh_services`;
+packages, reboots, files and hooks in :mod:`._verbs_sh_pkg`; the load balancer in
 :mod:`._verbs_sh_core`.
 
 Checks: ``disk-space`` (``df -Pk``), ``no-installer-running`` (an fcntl/flock lock held on
 the dpkg/rpm lock files per ``/proc/locks``, or a package manager process running),
 ``services-running``, ``version`` (``dpkg-query``/``rpm`` version of ``package``, or the
 output of ``version_command``), ``backup`` (the age of ``marker``) and ``acknowledged``.
-Services stopped by ``stop_services`` are remembered with their active reverse dependencies,
-which ``start_services`` starts again; a service found stopped is left stopped.
 """
 
 from __future__ import annotations
@@ -83,36 +81,11 @@ orch_check_no_installer() {
   ORCH_MSG='no installer running'
 }
 
-orch_service_state() {
-  if command -v systemctl >/dev/null 2>&1; then
-    case $(systemctl show -p LoadState -- "$1" 2>/dev/null) in
-      LoadState=not-found | '') echo missing; return 0 ;;
-    esac
-    if systemctl is-active --quiet -- "$1"; then echo active; else echo inactive; fi
-  else
-    service "$1" status >/dev/null 2>&1
-    case $? in 0) echo active ;; 4) echo missing ;; *) echo inactive ;; esac
-  fi
-}
-
-orch_dependents() {
-  command -v systemctl >/dev/null 2>&1 || return 0
-  orch_deps=$(systemctl list-dependencies --reverse --plain -- "$1" 2>/dev/null | sed -n '2,$p')
-  for orch_dep in $orch_deps; do
-    case $orch_dep in *[!A-Za-z0-9@._:-]* | *[!e]) continue ;; *.service) ;; *) continue ;; esac
-    systemctl is-active --quiet -- "$orch_dep" && printf '%s\n' "$orch_dep"
-  done
-}
-
-orch_service_do() {
-  if command -v systemctl >/dev/null 2>&1; then systemctl "$1" -- "$2"; else service "$2" "$1"; fi
-}
-
 orch_check_services() {
   orch_cs_down=
   for orch_a do
     case $orch_a in
-      services=*) orch_cs_state=$(orch_service_state "${orch_a#services=}")
+      services=*) orch_cs_state=$(orch_service_state "${orch_a#services=}") || exit 1
         [ "$orch_cs_state" = active ] ||
           orch_cs_down="$orch_cs_down ${orch_a#services=} ($orch_cs_state)" ;;
     esac
@@ -177,106 +150,6 @@ orch_check_backup() {
   orch_cb_age=$(( ($(orch_now) - $(orch_mtime "$orch_cb_marker")) / 3600 ))
   ORCH_MSG="the last backup is $orch_cb_age h old (max $orch_cb_hours)"
   if [ "$orch_cb_age" -le "$orch_cb_hours" ]; then ORCH_OK=true; fi
-}
-
-orch_services_state() {
-  orch_ss_want=$1
-  shift
-  orch_ss_bad=
-  for orch_a do
-    case $orch_a in
-      services=*) orch_ss_name=${orch_a#services=}
-        orch_ss_now=$(orch_service_state "$orch_ss_name")
-        case $orch_ss_want:$orch_ss_now in
-          stopped:active) orch_ss_bad="$orch_ss_bad $orch_ss_name" ;;
-          running:inactive)
-            [ "$(orch_mark_get services "before|$orch_ss_name")" = inactive ] ||
-              orch_ss_bad="$orch_ss_bad $orch_ss_name" ;;
-        esac ;;
-    esac
-  done
-}
-
-orch_stop_services_probe() {
-  orch_services_state stopped "$@"
-  if [ -n "$orch_ss_bad" ]; then
-    orch_out_probe false "running:$orch_ss_bad"
-  else
-    orch_out_probe true 'all stopped'
-  fi
-}
-
-orch_stop_services_apply() {
-  orch_sv_done=
-  for orch_a do
-    case $orch_a in
-      services=*) orch_sv_name=${orch_a#services=}
-        orch_sv_now=$(orch_service_state "$orch_sv_name")
-        if [ "$orch_sv_now" = missing ]; then
-          orch_sv_done="$orch_sv_done $orch_sv_name(not installed)"
-          continue
-        fi
-        orch_sv_before=$(orch_mark_get services "before|$orch_sv_name")
-        if [ "$orch_sv_now" = active ] || [ -z "$orch_sv_before" ]; then
-          orch_sv_deps=$(orch_dependents "$orch_sv_name")
-          orch_mark_set services "before|$orch_sv_name" "$orch_sv_now" $orch_sv_deps
-        fi
-        orch_service_do stop "$orch_sv_name" || orch_die "cannot stop $orch_sv_name"
-        orch_sv_done="$orch_sv_done $orch_sv_name" ;;
-    esac
-  done
-  orch_out_apply 0 false "stopped:$orch_sv_done"
-}
-
-orch_stop_services_verify() {
-  orch_services_state stopped "$@"
-  if [ -n "$orch_ss_bad" ]; then
-    orch_out_verify false "running:$orch_ss_bad"
-  else
-    orch_out_verify true 'all stopped'
-  fi
-}
-
-orch_start_services_probe() {
-  orch_services_state running "$@"
-  if [ -n "$orch_ss_bad" ]; then
-    orch_out_probe false "not running:$orch_ss_bad"
-  else
-    orch_out_probe true 'all running'
-  fi
-}
-
-orch_start_services_apply() {
-  orch_get orch_sv_purpose purpose "$@"
-  orch_sv_done=
-  for orch_a do
-    case $orch_a in
-      services=*) orch_sv_name=${orch_a#services=}
-        orch_sv_now=$(orch_service_state "$orch_sv_name")
-        if [ "$orch_sv_now" = missing ]; then
-          [ "$orch_sv_purpose" = interfering ] || orch_die "service $orch_sv_name does not exist"
-          continue
-        fi
-        if [ "$(orch_mark_get services "before|$orch_sv_name")" != inactive ]; then
-          orch_service_do start "$orch_sv_name" || orch_die "cannot start $orch_sv_name"
-          orch_sv_done="$orch_sv_done $orch_sv_name"
-          orch_sv_mark=$(orch_mark_path services "before|$orch_sv_name")
-          for orch_sv_dep in $(sed -n '2,$p' "$orch_sv_mark" 2>/dev/null); do
-            orch_service_do start "$orch_sv_dep" && orch_sv_done="$orch_sv_done $orch_sv_dep"
-          done
-        fi ;;
-    esac
-  done
-  orch_out_apply 0 false "started:$orch_sv_done"
-}
-
-orch_start_services_verify() {
-  orch_services_state running "$@"
-  if [ -n "$orch_ss_bad" ]; then
-    orch_out_verify false "not running:$orch_ss_bad"
-  else
-    orch_out_verify true 'all running'
-  fi
 }
 
 """
