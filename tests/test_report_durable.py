@@ -11,11 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from orchestrator.engine._artefacts import read_report, write_atomic
+from orchestrator.engine._artefacts import read_report
 from orchestrator.engine._clock import ScaledClock
 from orchestrator.engine._engine import Engine, EngineOptions
 from orchestrator.engine._journal import Journal
 from orchestrator.engine._observers import Recorder
+from orchestrator.fsutil import write_atomic
 
 from .enginekit import ROOT, ScriptedDriver, example_plan
 from .test_cli_run import apply_args, cli, report_json, status_json

@@ -210,15 +210,21 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
         raise
 
 
-def default_journal_path() -> Path:
-    """``$ORCHESTRATOR_JOURNAL`` if set, else ``$XDG_STATE_HOME/orchestrator/journal.sqlite``
+def state_path(variable: str, name: str) -> Path:
+    """``$<variable>`` if set, else ``$XDG_STATE_HOME/orchestrator/<name>``
     (``XDG_STATE_HOME`` defaulting to ``~/.local/state``)."""
-    explicit = os.environ.get("ORCHESTRATOR_JOURNAL")
+    explicit = os.environ.get(variable)
     if explicit:
         return Path(explicit).expanduser()
     state = os.environ.get("XDG_STATE_HOME", "")
     base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
-    return base / "orchestrator" / "journal.sqlite"
+    return base / "orchestrator" / name
+
+
+def default_journal_path() -> Path:
+    """``$ORCHESTRATOR_JOURNAL`` if set, else ``$XDG_STATE_HOME/orchestrator/journal.sqlite``
+    (``XDG_STATE_HOME`` defaulting to ``~/.local/state``)."""
+    return state_path("ORCHESTRATOR_JOURNAL", "journal.sqlite")
 
 
 def cap(text: str) -> str:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import JournalError, LockHeldError
-from ._journal_schema import BUSY_TIMEOUT_S, guard, journal_error
+from ._journal_schema import BUSY_TIMEOUT_S, guard, journal_error, state_path
 
 
 @dataclass(frozen=True)
@@ -104,12 +104,7 @@ def _info(row: Sequence[Any]) -> LeaseInfo:
 def default_lease_path() -> Path:
     """``$ORCHESTRATOR_LEASES`` if set, else ``$XDG_STATE_HOME/orchestrator/leases.sqlite``
     (``XDG_STATE_HOME`` defaulting to ``~/.local/state``): one store for every journal."""
-    explicit = os.environ.get("ORCHESTRATOR_LEASES")
-    if explicit:
-        return Path(explicit).expanduser()
-    state = os.environ.get("XDG_STATE_HOME", "")
-    base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
-    return base / "orchestrator" / "leases.sqlite"
+    return state_path("ORCHESTRATOR_LEASES", "leases.sqlite")
 
 
 def connect_store(path: Path) -> sqlite3.Connection:

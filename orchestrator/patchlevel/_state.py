@@ -15,13 +15,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import InputError, SchemaError, YamlSyntaxError, location
+from ..fsutil import write_atomic
 from ._manifest import Manifest
 from ._names import full_version
 
@@ -107,18 +107,7 @@ def parse_state(text: str, path: Path | str) -> InstallState:
 
 def write_state(install: Path, state: InstallState) -> None:
     """Record ``state`` atomically (temporary file, fsync, rename)."""
-    path = state_path(install)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{STATE_FILE}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(state.to_json(), indent=2) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(state_path(install), json.dumps(state.to_json(), indent=2) + "\n")
 
 
 def current_level(install: Path, manifest: Manifest) -> tuple[int | None, InstallState | None]:
