@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from orchestrator.errors import StrategyError
 from orchestrator.facts import (
+    DTC_RESOURCE,
     Cluster,
     ClusterGroup,
     Connection,
@@ -20,6 +21,7 @@ from orchestrator.facts import (
     Fleet,
     Host,
     Pool,
+    Resource,
     SoftwarePackage,
     System,
     VirtualUnit,
@@ -53,9 +55,10 @@ def estates(draw: st.DrawFn) -> tuple[Facts, dict[str, Any]]:
         for gi in range(draw(st.integers(0, 4))):
             owner = draw(st.sampled_from(nodes))
             prefs = draw(st.lists(st.sampled_from(nodes), unique=True, max_size=3))
-            cgroups.append(
-                ClusterGroup(f"G{c}{gi}", owner, draw(st.sampled_from(KINDS)), tuple(prefs))
-            )
+            kind = draw(st.sampled_from(KINDS))
+            dtc = kind == "cluster-group" and draw(st.booleans())  # holds the MSDTC resource
+            resources = (Resource("MSDTC", DTC_RESOURCE),) if dtc else ()
+            cgroups.append(ClusterGroup(f"G{c}{gi}", owner, kind, tuple(prefs), resources))
         clusters[name] = Cluster(name, nodes, tuple(cgroups))
         groups[name] = nodes
         owned = {g.owner for g in cgroups}
