@@ -145,3 +145,32 @@ def test_a_possible_owner_list_without_the_owner_is_an_inventory_error(tmp_path:
 
     with pytest.raises(TopologyError, match="its owner 'node-a' is not one of its possible"):
         _plan(tmp_path, "[node-b, node-c]")
+
+
+# -- the offline step for a hotfix ------------------------------------------------------------
+
+
+def test_a_hotfix_takes_the_evs_offline_before_the_move_but_does_not_upgrade_it(
+    tmp_path: Path,
+) -> None:
+    """KB 328839 step 4 (resources offline except IP Address, Physical Disk, Network Name)
+    is done for a hotfix too; only step 7 (Upgrade EVS) is skipped."""
+    text = (ROOT / "playbooks" / "exchange2003-sp2.yml").read_text(encoding="utf-8")
+    assert text.count("kind: service-pack") == 1
+    book = tmp_path / "hotfix.yml"
+    book.write_text(text.replace("kind: service-pack", "kind: hotfix"), encoding="utf-8")
+    plan = plan_from_files(book, ROOT / "inventory" / "exchange2003")
+    kinds = [a.kind for a in plan.actions]
+    assert "upgrade_virtual_server" not in kinds
+    for evs in ("EVS1", "EVS2"):
+        offline = [a for a in plan.actions
+                   if a.kind == "resources_offline" and a.params["group"] == evs]  # fmt: skip
+        online = [a for a in plan.actions
+                  if a.kind == "resources_online" and a.params["group"] == evs]  # fmt: skip
+        assert offline and online, evs
+        assert set(offline[0].params["keep"]) == {"IP Address", "Physical Disk", "Network Name"}
+    assert find_violations(plan) == []
+    (tmp_path / "run").mkdir()
+    out = rehearse(tmp_path / "run", plan)
+    assert out.result.status == "done"
+    assert_all_serving(out.lab)

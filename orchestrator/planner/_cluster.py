@@ -53,6 +53,11 @@ class ClusterPlan:
             if uvs is not None
             else (policy.strategy == "move-off" and ctx.pkg.kind == "service-pack")
         )
+        # KB 328839 step 4 (resources offline except IP Address, Physical Disk, Network Name
+        # before the move) is done for a hotfix too; only step 7 (Upgrade EVS) is skipped.
+        self.offline_vs = self.upgrade_vs or (
+            policy.strategy == "move-off" and ctx.pkg.kind == "hotfix"
+        )
 
     # -- helpers -------------------------------------------------------------------------
     def _add(
@@ -120,9 +125,10 @@ class ClusterPlan:
         it takes the DTC offline under a running Upgrade EVS)."""
         return ids(*self.upgrades) if any(g.group.holds_dtc for g in groups) else ()
 
-    def _needs_upgrade(self, g: _Group, to: str) -> bool:
+    def _needs_offline(self, g: _Group, to: str) -> bool:
+        """An EVS moving for the first time onto an upgraded node: offline first."""
         return (
-            self.upgrade_vs and g.group.is_virtual_server and to in self.upgraded and not g.upgraded
+            self.offline_vs and g.group.is_virtual_server and to in self.upgraded and not g.upgraded
         )
 
     def _offline(self, g: _Group, after: Ids) -> Ids:
@@ -139,9 +145,9 @@ class ClusterPlan:
         )
 
     def _move(self, g: _Group, to: str, after: Ids, ready: Ids = (), off: Ids | None = None) -> Ids:
-        """Move ``g`` to ``to``: plain, or offline → move → Upgrade EVS → online."""
+        """Move ``g`` to ``to``: plain, or offline → move → [Upgrade EVS →] online."""
         src, name = g.owner, g.group.name
-        if self._needs_upgrade(g, to):
+        if self._needs_offline(g, to):
             off = off or self._offline(g, after)
             mv = self._add(
                 f"{src}/move/{name}",
@@ -152,14 +158,17 @@ class ClusterPlan:
                 group=name,
                 to_node=to,
             )
-            up = self._add(
-                f"{to}/upgrade_virtual_server/{name}",
-                "upgrade_virtual_server",
-                ids(mv, self._dtc_last()),
-                to,
-                f"Upgrade Exchange Virtual Server {name} on {to}",
-                group=name,
-            )
+            up = mv
+            if self.upgrade_vs:
+                up = self._add(
+                    f"{to}/upgrade_virtual_server/{name}",
+                    "upgrade_virtual_server",
+                    ids(mv, self._dtc_last()),
+                    to,
+                    f"Upgrade Exchange Virtual Server {name} on {to}",
+                    group=name,
+                )
+                self.upgrades.append(up)
             on = self._add(
                 f"{to}/resources_online/{name}",
                 "resources_online",
@@ -168,8 +177,8 @@ class ClusterPlan:
                 f"Bring {name} resources online on {to}",
                 group=name,
             )
-            self._outage(name, off[0], on[0], f"offline for Upgrade EVS, moving from {src} to {to}")
-            self.upgrades.append(up)
+            why = "for Upgrade EVS" if self.upgrade_vs else "for the move (hotfix)"
+            self._outage(name, off[0], on[0], f"offline {why}, moving from {src} to {to}")
             g.last = on
         else:
             mv = self._add(
@@ -246,7 +255,7 @@ class ClusterPlan:
             offs = {
                 g.group.name: self._offline(g, cores[n])
                 for g in plan_in[n]
-                if self._needs_upgrade(g, n)
+                if self._needs_offline(g, n)
             }
             start = self._add(
                 f"{n}/start_cluster_service",
