@@ -251,3 +251,23 @@ def test_retry_after_compensation_redoes_what_compensation_undid(
     assert redo < node_c.index("exclu1/node-c/install")
     requeued = second.journal.actions(second.run_id)["exclu1/node-c/stop_cluster_service"]
     assert requeued.state == "done" and requeued.attempts >= 2
+
+
+@pytest.mark.parametrize("code", [1603, 1, 0x80070020])
+def test_fileinuse_lines_of_the_update_log_make_any_failure_transient(code: int) -> None:
+    """KB 328839: the update log writes ``FileInUse:: Added to Filelist: <file>`` when
+    another program holds a file; that failure is worth a retry, whatever the exit code,
+    and the error names the files."""
+    from orchestrator.engine._protocols import StepResult
+    from orchestrator.engine._retry import check_exit
+    from orchestrator.errors import FatalError, TransientError
+
+    install = next(a for a in plan_of("exchange2003-sp2").actions if a.kind == "install")
+    log = (
+        "Copying files\r\nFileInUse:: Added to Filelist: C:\\Exchsrvr\\bin\\store.exe\r\n"
+        "FileInUse:: Added to Filelist: C:\\Exchsrvr\\bin\\mad.exe\r\nUpdate failed\r\n"
+    )
+    with pytest.raises(TransientError, match=r"files in use: C:\\Exchsrvr\\bin\\store.exe, C:"):
+        check_exit(install, StepResult(code, log))
+    with pytest.raises(FatalError):  # the same code without the lines is fatal
+        check_exit(install, StepResult(code, "Update failed\r\n"))

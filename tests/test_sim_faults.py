@@ -51,7 +51,7 @@ def test_example_fault_file_1618_twice_then_success(tmp_path: Path) -> None:
     ("codes", "extra", "error", "words"),
     [
         ("[1603]", "", FatalError, "Fatal error during installation"),
-        ("[1603]", "files_in_use: true", TransientError, "files are in use"),
+        ("[1603]", "files_in_use: true", TransientError, "FileInUse:: Added to Filelist: C:"),
         ("[1642]", "", FatalError, ""),
     ],
 )

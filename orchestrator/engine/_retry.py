@@ -1,13 +1,20 @@
 """Retry policy and error classes: what is worth retrying, how often, how long to wait.
 
 Transient failures (connection refused or reset, operation timeouts, HTTP 5xx, a host that
-is rebooting, msiexec 1618 "another installation is in progress", 1603 with files in use)
-are retried with exponential backoff and jitter, up to ``attempts`` tries in all. Fatal
-failures (authentication, 1603, a refused cluster move, a failed verification) are not.
+is rebooting, msiexec 1618 "another installation is in progress", any failed install whose
+log says files were in use) are retried with exponential backoff and jitter, up to
+``attempts`` tries in all. Fatal failures (authentication, 1603, a refused cluster move, a
+failed verification) are not.
+
+Files in use: the Exchange update log writes ``FileInUse:: Added to Filelist: <file>`` for
+each file another program holds (KB 328839, seeds 001 and 003: antivirus, backup agents,
+SNMP, monitoring, or another Setup/Update/Xcopy); Windows Installer logs name them too. Any
+non-success exit code with such lines is transient, and the files are named in the error.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,8 +29,8 @@ from ._protocols import StepResult
 #: Windows Installer exit codes with a fixed meaning.
 ERROR_SUCCESS_REBOOT_REQUIRED = 3010
 ERROR_INSTALL_ALREADY_RUNNING = 1618
-ERROR_INSTALL_FAILURE = 1603
-_FILES_IN_USE = ("files in use", "file in use", "being used by another process")
+_FILES_IN_USE = ("files in use", "file in use", "being used by another process", "fileinuse::")
+_FILEINUSE_LINE = re.compile(r"FileInUse::[^\r\n]*?Filelist:\s*(?P<file>[^\r\n]*)", re.I)
 
 
 @dataclass(frozen=True)
@@ -78,9 +85,13 @@ def check_exit(action: Action, result: StepResult) -> None:
         raise TransientError(
             "another installation is in progress (1618)", exit_code=code, output=result.output
         )
-    if code == ERROR_INSTALL_FAILURE and files_in_use(result.output):
+    if files_in_use(result.output):
+        held = held_files(result.output)
+        named = f": {', '.join(held[:5])}" + (f" and {len(held) - 5} more" if len(held) > 5 else "")
         raise TransientError(
-            "fatal error during installation (1603) with files in use; retrying",
+            f"{action.kind} exited with code {code} with files in use{named if held else ''} "
+            "(another program holds them: antivirus, backup, SNMP, monitoring, another "
+            "installer); retrying",
             exit_code=code,
             output=result.output,
         )
@@ -88,9 +99,15 @@ def check_exit(action: Action, result: StepResult) -> None:
 
 
 def files_in_use(output: str) -> bool:
-    """True if installer output says files were in use (a 1603 worth retrying)."""
+    """True if installer output says files were in use (a failure worth retrying)."""
     low = output.lower()
     return any(marker in low for marker in _FILES_IN_USE)
+
+
+def held_files(output: str) -> list[str]:
+    """The files the update log lists as in use (``FileInUse:: Added to Filelist: F``)."""
+    found = (m.group("file").strip() for m in _FILEINUSE_LINE.finditer(output))
+    return list(dict.fromkeys(f for f in found if f))
 
 
 def error_class(exc: BaseException) -> str:

@@ -146,12 +146,15 @@ def exit_outcome(ctx: Ctx, a: Action) -> tuple[int, bool]:
         return code, True
     if code == ERROR_INSTALL_ALREADY_RUNNING:
         raise already_running(host_of(a))
-    if code == ERROR_INSTALL_FAILURE and ctx.files_in_use:
+    if code == ERROR_INSTALL_FAILURE and ctx.files_in_use:  # the update log's own lines
+        held = [
+            r"C:\Program Files\Exchsrvr\bin\store.exe",
+            r"C:\Program Files\Exchsrvr\bin\mad.exe",
+        ]
         raise TransientError(
-            f"{a.id}: fatal error during installation (1603): files in use",
+            f"{a.id}: fatal error during installation (1603) with files in use: " + ", ".join(held),
             exit_code=code,
-            output="Error 1603. Fatal error during installation. The following files are in use "
-            "(being used by another process): store.exe, mad.exe",
+            output="".join(f"FileInUse:: Added to Filelist: {f}\n" for f in held),
         )
     if code == ERROR_INSTALL_FAILURE:
         raise FatalError(
