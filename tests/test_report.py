@@ -265,4 +265,4 @@ def test_big_fleet_report_is_capped_but_shows_what_is_left() -> None:
         "  web1999: 2 (1 failed, 1 pending)"
     )  # hosts with failures lead the by-host lines
     assert "  … 470 more hosts: 940 (940 pending)" in lines
-    assert "Downtime: 0 groups and pools" in lines
+    assert "Downtime: 0 groups, pools and standalone servers" in lines

@@ -48,11 +48,11 @@ def _last_errors(attempts: Sequence[AttemptRecord]) -> tuple[dict[str, str], dic
 
 
 def _availability(timeline: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"groups"|"pools": {name: {"down_s", "outages", "longest_s", "open"}}}``. Each input
+    """``{"groups"|"pools"|"hosts": {name: {"down_s", "outages", "longest_s", "open"}}}``. Each input
     entry is a mapping with ``down_s`` and/or ``outages`` (a count or a list of ``[start,
     end]`` pairs or ``{"start", "end"}`` objects; ``end`` null = still down), or such a list."""
     out: dict[str, Any] = {}
-    for scope in ("groups", "pools"):
+    for scope in ("groups", "pools", "hosts"):
         entries: dict[str, Any] = {}
         for name, raw in (timeline.get(scope) or {}).items():
             spans = raw.get("outages", []) if isinstance(raw, Mapping) else raw
@@ -245,7 +245,7 @@ def _downtime_section(availability: Mapping[str, Any] | None) -> list[str]:
         return ["Downtime: no availability timeline recorded"]
     rows = [
         (kind, name, e)
-        for kind, scope in (("group", "groups"), ("pool", "pools"))
+        for kind, scope in (("group", "groups"), ("pool", "pools"), ("host", "hosts"))
         for name, e in (availability.get(scope) or {}).items()
     ]
     rows.sort(key=lambda r: -float(r[2]["down_s"]))
@@ -253,7 +253,7 @@ def _downtime_section(availability: Mapping[str, Any] | None) -> list[str]:
         [kind, name, _dur(e["down_s"]), str(e["outages"]), "STILL DOWN" if e.get("open") else ""]
         for kind, name, e in rows[:_HOST_ROWS]
     ]
-    lines = [f"Downtime: {len(rows)} groups and pools"]
+    lines = [f"Downtime: {len(rows)} groups, pools and standalone servers"]
     lines += _table(["kind", "name", "downtime", "outages", ""], table, {2, 3}) if rows else []
     if len(rows) > len(table):
         lines.append(f"  … {len(rows) - len(table)} more, each down for less")

@@ -67,8 +67,12 @@ def dtc_offline(world: World, flight: InFlight, cluster: str) -> str:
     return ""
 
 
-def serving(world: World, flight: InFlight) -> dict[str, bool]:
-    """Serving status of every group (``group:<c>/<g>``) and pool (``pool:<p>``)."""
+def serving(world: World, flight: InFlight, index: PlanIndex) -> dict[str, bool]:
+    """Serving status of every group (``group:<c>/<g>``), pool (``pool:<p>``) and standalone
+    server (``host:<h>``). A product's setup stops its services while it runs ("services stop
+    temporarily", KB 328839 for non-clustered servers; Exchange 5.5 disconnects users during
+    the install on the active node), so a group whose owner is installing, and a standalone
+    server that is installing, do not serve."""
     out: dict[str, bool] = {}
     for cname, c in world.clusters.items():
         for gname, g in c.groups.items():
@@ -77,10 +81,14 @@ def serving(world: World, flight: InFlight) -> dict[str, bool]:
                 and node_status(world, flight, cname, g.owner) != "Down"
                 and not g.offline
                 and (cname, gname) not in flight.moving
+                and not flight.installing.get(g.owner)
             )
             out[f"group:{cname}/{gname}"] = ok
     for pname, p in world.pools.items():
         out[f"pool:{pname}"] = any(_member_serves(world, flight, m) for m in p.in_rotation)
+    for host in index.standalone:
+        ok = _member_serves(world, flight, host) and not flight.installing.get(host)
+        out[f"host:{host}"] = ok
     return out
 
 
@@ -145,7 +153,7 @@ class Health:
     ) -> tuple[list[Transition], list[tuple[float, str]]]:
         """New transitions and violations since the previous observation."""
         transitions = []
-        for subject, ok in serving(world, flight).items():
+        for subject, ok in serving(world, flight, index).items():
             if self.last.get(subject) != ok:
                 self.last[subject] = ok
                 transitions.append(Transition(at, subject, ok))

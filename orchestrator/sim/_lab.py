@@ -76,7 +76,9 @@ class Lab:
         """The availability timeline of every group and pool (plan time)."""
         t = self._t
         with t.lock:
-            return build_timeline(t.created, t.clock.now(), t.store.transitions(), t.world)
+            return build_timeline(
+                t.created, t.clock.now(), t.store.transitions(), t.world, t.index.standalone
+            )
 
     def violations(self) -> list[str]:
         """Invariant breaks observed (empty when every rule held)."""

@@ -66,6 +66,9 @@ class PlanIndex:
     admin_images: dict[str, dict[str, str]] = field(default_factory=dict)
     build_sources: dict[str, tuple[str, str]] = field(default_factory=dict)
     cluster_of: dict[str, str] = field(default_factory=dict)
+    #: Servers of their own (no pool, cluster, fleet or system) that the plan installs on:
+    #: their users are cut off while the install runs (their services stop).
+    standalone: frozenset[str] = frozenset()
 
     def build_source(self, source: str) -> tuple[str, str] | None:
         """``(build host, local path)`` if ``source`` names a build output of the plan."""
@@ -91,6 +94,12 @@ def build_index(plan: Plan) -> PlanIndex:
                 local = path.split(":", 1)[1].lstrip("\\") if ":" in path[:3] else path
                 idx.build_sources[path.lower()] = (a.host, path)
                 idx.build_sources[f"\\\\{a.host}\\{local}".lower()] = (a.host, path)
+    alone = {
+        h
+        for h, info in facts.get("hosts", {}).items()
+        if not any(info.get(k) for k in ("pool", "cluster", "fleet", "system"))
+    }
+    idx.standalone = frozenset(h for h in idx.main_version if h in alone)
     for name, g in plan.guarantees.get("clusters", {}).items():
         idx.cluster_max_out[name] = int(g.get("max_out", 1))
     for name, g in plan.guarantees.get("pools", {}).items():

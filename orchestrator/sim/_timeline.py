@@ -1,9 +1,10 @@
-"""The availability timeline: for every cluster group and pool, when it stopped and started
-serving (plan time), built from the persisted transitions."""
+"""The availability timeline: for every cluster group, pool and standalone server, when it
+stopped and started serving (plan time), built from the persisted transitions."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from ._state import World
@@ -26,9 +27,14 @@ def outages(changes: list[Transition], end: float) -> list[dict[str, Any]]:
 
 
 def build_timeline(
-    start: float, end: float, transitions: list[Transition], world: World
+    start: float,
+    end: float,
+    transitions: list[Transition],
+    world: World,
+    hosts: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The timeline document: ``start``, ``end``, ``groups`` and ``pools``."""
+    """The timeline document: ``start``, ``end``, ``groups``, ``pools`` and ``hosts`` (the
+    standalone servers named)."""
     by_subject: dict[str, list[Transition]] = defaultdict(list)
     for t in transitions:
         by_subject[t.subject].append(t)
@@ -42,7 +48,11 @@ def build_timeline(
     for pname, p in sorted(world.pools.items()):
         spans = outages(by_subject.get(f"pool:{pname}", []), end)
         pools[pname] = {"mode": p.mode, "down_s": _total(spans), "outages": spans}
-    return {"start": start, "end": end, "groups": groups, "pools": pools}
+    servers: dict[str, Any] = {}
+    for host in sorted(hosts):
+        spans = outages(by_subject.get(f"host:{host}", []), end)
+        servers[host] = {"down_s": _total(spans), "outages": spans}
+    return {"start": start, "end": end, "groups": groups, "pools": pools, "hosts": servers}
 
 
 def _total(spans: list[dict[str, Any]]) -> float:
