@@ -48,8 +48,8 @@ def _last_errors(attempts: Sequence[AttemptRecord]) -> tuple[dict[str, str], dic
 
 
 def _availability(timeline: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"groups"|"pools"|"hosts": {name: {"down_s", "outages", "longest_s", "open"}}}``. Each input
-    entry is a mapping with ``down_s`` and/or ``outages`` (a count or a list of ``[start,
+    """``{"groups"|"pools"|"hosts": {name: {"down_s", "outages", "longest_s", "open"}}}``.
+    Each input entry is a mapping with ``down_s`` and/or ``outages`` (a count or a list of ``[start,
     end]`` pairs or ``{"start", "end"}`` objects; ``end`` null = still down), or such a list."""
     out: dict[str, Any] = {}
     for scope in ("groups", "pools", "hosts"):
