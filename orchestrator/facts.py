@@ -19,6 +19,15 @@ PoolMode = Literal["all-at-once", "rolling"]
 KEEP_ONLINE_FOR_EVS_UPGRADE: tuple[str, ...] = ("IP Address", "Physical Disk", "Network Name")
 #: The resource type Upgrade EVS needs online (KB 328839, its preconditions).
 DTC_RESOURCE = "Distributed Transaction Coordinator"
+#: Exchange 2000/2003 cluster resource types and the service each runs: on a cluster the
+#: Exchange services are resources of the virtual server, started by the cluster on the
+#: node that owns it and stopped on every other node.
+CLUSTER_SERVICES: dict[str, str] = {
+    "Exchange System Attendant": "MSExchangeSA",
+    "Exchange Information Store Instance": "MSExchangeIS",
+    "Exchange Message Transfer Agent Instance": "MSExchangeMTA",
+    "Exchange Routing Service Instance": "RESvc",
+}
 
 
 @dataclass(frozen=True)
@@ -79,10 +88,19 @@ class Pool:
 
 @dataclass(frozen=True)
 class Resource:
-    """A cluster resource of a group, with its type (IP Address, Physical Disk, ...)."""
+    """A cluster resource of a group, with its type (IP Address, Physical Disk, ...) and,
+    for a resource that runs a Windows service, the service (a Generic Service resource's
+    ``ServiceName``, or the one an Exchange resource type runs)."""
 
     name: str
     type: str
+    service: str | None = None
+
+    @property
+    def controls(self) -> str | None:
+        """The Windows service this resource starts and stops, if any: the cluster runs it
+        only on the node owning the group, while the resource is online."""
+        return self.service or CLUSTER_SERVICES.get(self.type)
 
 
 @dataclass(frozen=True)
@@ -238,7 +256,14 @@ def _cluster_contract(c: Cluster) -> dict[str, Any]:
                 "owner": g.owner,
                 "preferred_owners": list(g.preferred_owners),
                 "kind": g.kind,
-                "resources": [{"name": r.name, "type": r.type} for r in g.resources],
+                "resources": [
+                    {
+                        "name": r.name,
+                        "type": r.type,
+                        **({"service": r.service} if r.service else {}),
+                    }
+                    for r in g.resources
+                ],
                 **({"possible_owners": list(g.possible_owners)} if g.possible_owners else {}),
             }
             for g in c.groups

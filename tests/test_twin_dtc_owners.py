@@ -174,3 +174,36 @@ def test_a_hotfix_takes_the_evs_offline_before_the_move_but_does_not_upgrade_it(
     out = rehearse(tmp_path / "run", plan)
     assert out.result.status == "done"
     assert_all_serving(out.lab)
+
+
+# -- services a cluster resource runs --------------------------------------------------------
+
+
+def test_cluster_services_are_checked_on_the_node_owning_the_group(tmp_path: Path) -> None:
+    """On a cluster the Exchange services are resources of the virtual server: the cluster
+    runs them on the node that owns it and keeps them stopped elsewhere. The plan checks them
+    there; checking them on a node left passive (the mutation) fails in the twin, as it
+    would on the real cluster."""
+    plan = plan_of("exchange2003-sp2")
+    nodes = ("node-a", "node-b", "node-c")
+    node_checks = [a for a in plan.actions if a.kind == "verify" and a.host in nodes
+                   and a.params.get("check") == "services-running"]  # fmt: skip
+    assert {(a.host, a.params["group"]) for a in node_checks} == {
+        ("node-b", "EVS1"), ("node-c", "EVS2"),
+    }  # fmt: skip
+    out = rehearse(tmp_path, plan)
+    assert out.result.status == "done"
+    check = next(a for a in node_checks if a.params["group"] == "EVS1")
+    (tmp_path / "mutant").mkdir()
+    broken = _edit(plan, check.id, host="node-a")  # node-a ends without a virtual server
+    out = rehearse(tmp_path / "mutant", broken)
+    failed = out.actions[check.id]
+    assert failed.state == "failed" and "not running on node-a: MSExchangeIS" in failed.message
+
+
+def test_exchange55_checks_its_services_on_the_active_node_only() -> None:
+    plan = plan_of("exchange55")
+    checks = [a for a in plan.actions if a.params.get("check") == "services-running"]
+    assert [(a.host, a.params["services"]) for a in checks] == [
+        ("node-1", ["MSExchangeIS", "MSExchangeMTA", "MSExchangeSA"])
+    ]

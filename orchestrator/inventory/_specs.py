@@ -29,6 +29,7 @@ from ..schema import (
     check,
     did_you_mean,
 )
+from ..service_names import SERVICE_NAME, SERVICE_NAME_RULE
 from ..sourcemap import LocList, LocMap
 from ._model import Vars
 
@@ -54,7 +55,16 @@ POOL = Obj(
         "max_out": Field(Int(minimum=1), doc="members out at once when rolling; default 1"),
     }
 )
-RESOURCE = Obj({"name": Field(Str(), required=True), "type": Field(Str(), required=True)})
+RESOURCE = Obj(
+    {
+        "name": Field(Str(), required=True),
+        "type": Field(Str(), required=True),
+        "service": Field(
+            Str(pattern=SERVICE_NAME, rule=SERVICE_NAME_RULE),
+            doc="the Windows service it runs (a Generic Service resource's ServiceName)",
+        ),
+    }
+)
 GROUP_KINDS = ("exchange-virtual-server", "cluster-group", "generic")
 CLUSTER_GROUP = Obj(
     {

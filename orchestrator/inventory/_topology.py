@@ -104,7 +104,9 @@ def _cluster(group: str, members: tuple[str, ...], value: Any, loc: Location) ->
                 f"({_names(possible)})",
                 where(spec, "possible_owners", loc.file),
             )
-        resources = tuple(Resource(r["name"], r["type"]) for r in spec.get("resources", []))
+        resources = tuple(
+            Resource(r["name"], r["type"], r.get("service")) for r in spec.get("resources", [])
+        )
         kind = spec.get("kind", "generic")
         groups.append(
             ClusterGroup(name, spec["owner"], kind, tuple(preferred), resources, tuple(possible))

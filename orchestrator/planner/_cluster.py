@@ -47,6 +47,11 @@ class ClusterPlan:
         self.work = {
             n: HostWork(ctx, n, f"{cluster.name}/{n}", cluster.name) for n in cluster.nodes
         }
+        controlled = frozenset(
+            r.controls for g in cluster.groups for r in g.resources if r.controls
+        )
+        for w in self.work.values():
+            w.cluster_services = controlled
         uvs = policy.upgrade_virtual_servers
         self.upgrade_vs = (
             uvs
@@ -196,6 +201,35 @@ class ClusterPlan:
         g.upgraded = g.upgraded or to in self.upgraded
         return g.last
 
+    def _verify_group_services(self, after: Ids) -> Ids:
+        """``services-running`` of the services a group's resources run, on the node the
+        group ends on: the cluster runs them there only (they are stopped on the others)."""
+        wanted = [
+            s
+            for c in self.ctx.pb.verify
+            if c.check == "services-running" and any(self.ctx.applies(c, n) for n in self.c.nodes)
+            for s in c.params.get("services", [])
+        ]
+        exits: list[Ids] = []
+        for g in self.groups.values():
+            mine = {r.controls for r in g.group.resources if r.controls}
+            services = [s for s in dict.fromkeys(wanted) if s in mine]
+            if not services:
+                continue
+            exits.append(
+                self._add(
+                    f"{g.owner}/verify/services-running/{g.group.name}",
+                    "verify",
+                    ids(after, g.last),
+                    g.owner,
+                    f"Verify {', '.join(services)} run for {g.group.name} on {g.owner}",
+                    check="services-running",
+                    services=services,
+                    group=g.group.name,
+                )
+            )
+        return ids(after, *exits)
+
     def _outage(self, group: str, start: str, end: str, reason: str) -> None:
         self.ctx.outages.append(Outage("group", group, self.c.name, reason, start, end))
 
@@ -211,6 +245,7 @@ class ClusterPlan:
                 after = self._drain(wave, after)
             else:
                 after = self._move_off(wave, nxt, after)
+        after = self._verify_group_services(after)
         if self.p.verify_failover and self.c.groups:
             after = self._add(
                 "verify/failover",

@@ -77,6 +77,9 @@ class HostWork:
     def __init__(self, ctx: Context, host: str, prefix: str, cluster: str | None = None) -> None:
         self.ctx, self.host, self.prefix, self.cluster = ctx, host, prefix, cluster
         self.added: list[str] = []
+        #: Services a cluster resource runs (only on the node owning its group): checked on
+        #: that node, for the group, not on every node (see ``ClusterPlan``).
+        self.cluster_services: frozenset[str] = frozenset()
 
     def _add(self, suffix: str, kind: str, after: Ids, title: str, **params: Any) -> Ids:
         self.added.append(f"{self.prefix}/{suffix}")
@@ -218,21 +221,26 @@ class HostWork:
 
     def verify(self, after: Ids) -> Ids:
         """Post-conditions on this host (in parallel)."""
-        checks = [c for c in self.ctx.pb.verify if self.ctx.applies(c, self.host)]
-        if not checks:
-            return after
-        return tuple(
-            x
-            for c in checks
-            for x in self._add(
+        out: list[str] = []
+        for c in self.ctx.pb.verify:
+            if not self.ctx.applies(c, self.host):
+                continue
+            params = check_params(self.ctx.pb.package, c)
+            if c.check == "services-running" and self.cluster_services:
+                params["services"] = [
+                    x for x in params.get("services", []) if x not in self.cluster_services
+                ]
+                if not params["services"]:
+                    continue
+            out += self._add(
                 f"verify/{slug(c.check)}",
                 "verify",
                 after,
                 f"Verify {c.check} on {self.host}",
                 check=c.check,
-                **check_params(self.ctx.pb.package, c),
+                **params,
             )
-        )
+        return tuple(out) if out else after
 
     def post(self, after: Ids) -> Ids:
         """Post hooks, in order."""

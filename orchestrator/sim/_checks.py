@@ -8,8 +8,8 @@ from collections.abc import Callable
 from ..errors import VerificationFailed
 from ..plan import Action
 from ._health import newer, node_status
-from ._state import RUNNING, ClusterState
-from ._verbs import Ctx, Done, find_host, strings, verb
+from ._state import RUNNING, ClusterState, HostState
+from ._verbs import Ctx, Done, find_host, host_of, strings, verb
 
 Check = Callable[[Ctx, Action], str]
 CHECKS: dict[str, Check] = {}
@@ -107,10 +107,27 @@ def _patch_level(ctx: Ctx, a: Action) -> str:
     return f"{a.host} at {expect}"
 
 
+def _runs(ctx: Ctx, host: str, h: HostState, service: str) -> bool:
+    """Whether ``service`` runs on ``host``. A service that a cluster resource runs is up
+    only on the node owning the group, while the resource is online and the group is not
+    moving (the cluster stops it everywhere else)."""
+    cluster = ctx.index.cluster_of.get(host)
+    c = ctx.world.clusters.get(cluster or "")
+    if c is not None and any(service in g.controls.values() for g in c.groups.values()):
+        return any(
+            g.owner == host
+            and (cluster, name) not in ctx.flight.moving
+            and any(v == service and r not in g.offline for r, v in g.controls.items())
+            and node_status(ctx.world, ctx.flight, str(cluster), host) != "Down"
+            for name, g in c.groups.items()
+        )
+    return h.services.get(service) == RUNNING
+
+
 @check("services-running")
 def _services(ctx: Ctx, a: Action) -> str:
     h = find_host(ctx, a)
-    stopped = [s for s in strings(a, "services") if h.services.get(s) != RUNNING]
+    stopped = [s for s in strings(a, "services") if not _runs(ctx, host_of(a), h, s)]
     if stopped:
         raise fail(a, f"not running on {a.host}: {', '.join(stopped)}")
     return "services running"

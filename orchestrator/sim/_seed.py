@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..facts import CLUSTER_SERVICES
 from ..plan import Action, Plan
 from ._state import (
     RUNNING,
@@ -127,6 +128,11 @@ def seed_world(plan: Plan, index: PlanIndex) -> World:
                 preferred_owners=[str(n) for n in info.get("preferred_owners", [])],
                 resources={str(r["name"]): str(r["type"]) for r in info.get("resources", [])},
                 possible_owners=[str(n) for n in info.get("possible_owners", [])],
+                controls={
+                    str(r["name"]): str(r.get("service") or CLUSTER_SERVICES[str(r["type"])])
+                    for r in info.get("resources", [])
+                    if r.get("service") or str(r["type"]) in CLUSTER_SERVICES
+                },
             )
             for g, info in c.get("groups", {}).items()
         }

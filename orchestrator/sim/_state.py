@@ -63,6 +63,7 @@ class GroupState:
     resources: dict[str, str] = field(default_factory=dict)
     offline: list[str] = field(default_factory=list)
     possible_owners: list[str] = field(default_factory=list)  # empty: every node
+    controls: dict[str, str] = field(default_factory=dict)  # resource -> the service it runs
 
 
 @dataclass
