@@ -145,7 +145,10 @@ def test_stopping_two_cluster_services_breaks_max_out_and_fails_groups_over(
     driver.apply(act(plan, "exclu1/node-b/stop_cluster_service"), 60)
     assert lab.violations() == [
         "exclu1/node-b/stop_cluster_service: cluster exclu1: 2 nodes out at once (max_out 1): "
-        "node-b, node-c"
+        "node-b, node-c",
+        "exclu1/node-b/stop_cluster_service: cluster exclu1: the Cluster service of node-b "
+        "stopped while EVS2 still ran there: the cluster failed them over unplanned (EVS2 "
+        "failed over to node-a)",
     ]
     assert "EVS2 failed over to node-a" in lab.log()[-1].summary
     owners = lab.live_facts(plan.facts)["clusters"]["exclu1"]["groups"]

@@ -23,6 +23,7 @@ class InFlight:
     moving: set[tuple[str, str]] = field(default_factory=set)
     upgrading: set[tuple[str, str]] = field(default_factory=set)  # Upgrade EVS under way
     dtc_lost: set[tuple[str, str]] = field(default_factory=set)  # ... that lost the DTC
+    breaches: list[str] = field(default_factory=list)  # rules broken by an event, to record
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -159,5 +160,7 @@ class Health:
                 transitions.append(Transition(at, subject, ok))
         broken = invariants(world, flight, index)
         fresh = [(at, f"{cause}: {msg}") for key, msg in broken.items() if key not in self.active]
+        fresh += [(at, f"{cause}: {msg}") for msg in flight.breaches]
+        flight.breaches.clear()
         self.active = set(broken)
         return transitions, fresh

@@ -157,7 +157,13 @@ def _stop_cluster(ctx: Ctx, a: Action) -> Done:
     cluster, node = _cluster(a, ctx), host_of(a)
     c = ctx.edit_cluster(cluster)
     c.nodes[node].cluster_service = STOPPED
-    notes = [_fail_over(ctx, cluster, name, g) for name, g in c.groups.items() if g.owner == node]
+    here = [name for name, g in c.groups.items() if g.owner == node]
+    notes = [_fail_over(ctx, cluster, name, c.groups[name]) for name in here]
+    if here:  # KB 328839: no group may run on a node while it is upgraded; moves are explicit
+        ctx.flight.breaches.append(
+            f"cluster {cluster}: the Cluster service of {node} stopped while {', '.join(here)} "
+            f"still ran there: the cluster failed them over unplanned ({'; '.join(notes)})"
+        )
     return Done("; ".join([f"Cluster service stopped on {node}", *notes]))
 
 
