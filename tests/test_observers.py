@@ -158,7 +158,7 @@ def test_plain_progress_one_line_per_notable_event(plan: Plan) -> None:
     for e in run_events(plan):
         progress.notify(e)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "[22:00:00] start   run r1: 131 actions, 8 forks"
+    assert lines[0] == "[22:00:00] start   run r1: 130 actions, 8 forks"
     assert "[22:09:30] done    preflight/done (1 attempt, 0s)" in lines
     assert "[22:44:00] done    owa/fe1/install (fe1, 1 attempt, 30m00s)" in lines
     assert (
@@ -248,7 +248,7 @@ def test_rich_progress_preload_shows_earlier_work(plan: Plan) -> None:
     buf = io.StringIO()
     Console(file=buf, width=160).print(progress.render())
     text = buf.getvalue()
-    assert "20/131 done" in text and "111 pending" in text
+    assert "20/130 done" in text and "110 pending" in text
 
 
 def test_plain_progress_reports_a_skip_once_and_never_as_a_failure(plan: Plan) -> None:

@@ -16,7 +16,16 @@ from orchestrator.errors import (
 )
 from orchestrator.plan import Plan
 from orchestrator.sim import Lab, load_faults
-from tests.test_sim_support import ROOT, StepClock, act, open_lab, plan_of, run_in_order, until
+from tests.test_sim_support import (
+    ROOT,
+    StepClock,
+    act,
+    open_lab,
+    plan_of,
+    quiet,
+    run_in_order,
+    until,
+)
 
 EX = "exchange2003-sp2"
 SP = "exclu1/node-c/install"
@@ -34,7 +43,7 @@ def lab_with(
 def test_example_fault_file_1618_twice_then_success(tmp_path: Path) -> None:
     plan = plan_of(EX)
     spec = load_faults(ROOT / "examples" / "faults" / "exchange2003-node-c-1618.yml", plan)
-    lab = open_lab(tmp_path, plan, faults=spec)
+    lab = quiet(open_lab(tmp_path, plan, faults=spec), plan, "node-c")
     kb = act(plan, "exclu1/node-c/install/kb831464")
     driver = lab.driver()
     for _ in range(2):
@@ -59,14 +68,17 @@ def test_installer_failures(
     tmp_path: Path, codes: str, extra: str, error: type[Exception], words: str
 ) -> None:
     text = f"faults:\n  - host: node-c\n    action: '{SP}'\n    exit_codes: {codes}\n"
-    lab = lab_with(tmp_path, text + (f"    {extra}\n" if extra else ""))
+    lab = quiet(
+        lab_with(tmp_path, text + (f"    {extra}\n" if extra else "")), plan_of(EX), "node-c"
+    )
+    before = len(lab.log())
     driver, sp = lab.driver(), act(plan_of(EX), SP)
     with pytest.raises(error) as info:
         driver.apply(sp, 1e9)
     exc = info.value
     assert isinstance(exc, TransientError | FatalError) and exc.exit_code == int(codes[1:-1])
     assert words in exc.output
-    assert not driver.probe(sp) and lab.log() == []
+    assert not driver.probe(sp) and len(lab.log()) == before
     driver.apply(sp, 1e9)  # the codes are used up: normal again
     assert driver.probe(sp)
 
@@ -103,6 +115,7 @@ def test_unreachable_forever(tmp_path: Path) -> None:
 
 def test_transient_then_success(tmp_path: Path) -> None:
     lab = lab_with(tmp_path, "faults:\n  - {host: be1, action: install, transient: 2}\n")
+    quiet(lab, plan_of(EX), "be1")
     install = act(plan_of(EX), "be1/install")
     for _ in range(2):
         with pytest.raises(TransientError, match="connection reset by peer"):
@@ -159,7 +172,7 @@ def test_fail_raises_the_message(tmp_path: Path) -> None:
 
 
 def test_timeout_has_no_effect_and_releases_the_installer(tmp_path: Path) -> None:
-    lab = open_lab(tmp_path, plan_of(EX))
+    lab = quiet(open_lab(tmp_path, plan_of(EX)), plan_of(EX), "be1")
     install = act(plan_of(EX), "be1/install")
     with pytest.raises(StepTimeout):
         lab.driver().apply(install, install.estimate_s - 1)

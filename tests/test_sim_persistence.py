@@ -25,6 +25,7 @@ from tests.test_sim_support import (
     act,
     open_lab,
     plan_of,
+    quiet,
     run_in_order,
     until,
 )
@@ -55,7 +56,7 @@ def test_fault_counters_survive_a_reopen(tmp_path: Path) -> None:
     faults = tmp_path / "faults.yml"
     faults.write_text("faults:\n  - {host: be1, action: install, exit_codes: [1618, 1618]}\n")
     install = act(plan, "be1/install")
-    lab = open_lab(tmp_path, plan, faults=load_faults(faults, plan))
+    lab = quiet(open_lab(tmp_path, plan, faults=load_faults(faults, plan)), plan, "be1")
     with pytest.raises(TransientError):
         lab.driver().apply(install, 1e9)
     lab.close()
@@ -68,13 +69,13 @@ def test_fault_counters_survive_a_reopen(tmp_path: Path) -> None:
 
 def test_another_connection_sees_nothing_of_an_operation_in_flight(tmp_path: Path) -> None:
     plan, clock = plan_of(EX), GateClock()
-    lab = open_lab(tmp_path, plan, clock)
-    seeded = lab.snapshot()
+    lab = quiet(open_lab(tmp_path, plan, clock), plan, "be1")
+    seeded, logged = lab.snapshot(), lab.log()
     worker = threading.Thread(target=lab.driver().apply, args=(act(plan, "be1/install"), 1e9))
     worker.start()
     assert clock.entered.wait(5)
     other = Lab.open(tmp_path / "lab.db", plan, ScaledClock(T0, 0.0))
-    assert other.snapshot() == seeded and other.log() == []
+    assert other.snapshot() == seeded and other.log() == logged
     assert not other.driver().probe(act(plan, "be1/preflight/no-installer-running"))
     other.close()
     clock.go.set()

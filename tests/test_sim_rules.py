@@ -13,7 +13,16 @@ import pytest
 from orchestrator.errors import FatalError, StepError, TransientError
 from orchestrator.plan import Action
 from orchestrator.sim import Lab
-from tests.test_sim_support import GateClock, act, open_lab, plan_of, run_in_order, step, until
+from tests.test_sim_support import (
+    GateClock,
+    act,
+    open_lab,
+    plan_of,
+    quiet,
+    run_in_order,
+    step,
+    until,
+)
 
 EX = "exchange2003-sp2"
 
@@ -105,7 +114,7 @@ def test_move_takes_the_group_out_of_service_while_it_runs(tmp_path: Path) -> No
 
 def test_two_installs_on_one_host_collide_with_1618(tmp_path: Path) -> None:
     plan, clock = plan_of(EX), GateClock()
-    lab = open_lab(tmp_path, plan, clock)
+    lab = quiet(open_lab(tmp_path, plan, clock), plan, "node-c")
     driver = lab.driver()
     first = threading.Thread(
         target=driver.apply, args=(act(plan, "exclu1/node-c/install/kb831464"), 1e9)
@@ -127,7 +136,7 @@ def test_two_installs_on_one_host_collide_with_1618(tmp_path: Path) -> None:
 def test_upgrade_virtual_server_needs_system_attendant_offline_and_an_upgraded_owner(
     tmp_path: Path,
 ) -> None:
-    lab = open_lab(tmp_path, plan_of(EX))
+    lab = quiet(open_lab(tmp_path, plan_of(EX)), plan_of(EX), "node-b")
     upgrade = action("upgrade_virtual_server", "node-b", "exclu1", group="EVS2")
     assert "not upgraded" in str(raises(lab, upgrade))
     lab.driver().apply(act(plan_of(EX), "exclu1/node-b/install"), 1e9)

@@ -79,6 +79,20 @@ def open_lab(
     return Lab.open(tmp / "lab.db", plan, clock or ScaledClock(T0, 0.0), faults)
 
 
+def quiet(lab: Lab, plan: Plan, *hosts: str) -> Lab:
+    """Stop the interfering services of ``hosts`` as the plan does before their installs (an
+    install with antivirus or backup agents running fails with FileInUse:: lines)."""
+    stops = [
+        a
+        for a in plan.actions
+        if a.host in hosts
+        and a.kind == "stop_services"
+        and a.params.get("purpose") == "interfering"
+    ]
+    run_in_order(lab, stops)
+    return lab
+
+
 def act(plan: Plan, action_id: str) -> Action:
     """The plan's action ``action_id``."""
     return plan.action(action_id)

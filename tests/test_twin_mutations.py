@@ -159,3 +159,28 @@ def test_the_twin_catches_every_mutant_the_validator_rejects(
     (tmp_path / "steps").mkdir()
     said = _engine(tmp_path / "engine", mutant) or _stepwise(tmp_path / "steps", mutant, first)
     assert said, f"the twin passed: {find_violations(mutant)}"
+
+
+# -- interfering services across reboots ----------------------------------------------------
+
+
+def test_interfering_services_stay_stopped_across_the_prerequisite_reboot(tmp_path: Path) -> None:
+    """KB 328839: antivirus, backup agents and SNMP stopped before the install must stay
+    stopped across the reboot of the KB 831464 prerequisite. The plan disables them while
+    stopped and restores their start mode after; the twin's reboot starts only automatic
+    services, and an install with one of them running fails with FileInUse:: lines."""
+    plan = plan_of("exchange2003-sp2")
+    stop = next(a for a in plan.actions if a.id == "exclu1/node-c/stop_services/interfering")
+    start = next(a for a in plan.actions if a.id == "exclu1/node-c/start_services/interfering")
+    assert stop.params["hold_across_reboots"] and start.params["restore_start_mode"]
+    (tmp_path / "valid").mkdir()
+    assert rehearse(tmp_path / "valid", plan).result.status == "done"
+    for label, mutant in (
+        ("stopped without being held", _edit(plan, stop.id, params={
+            k: v for k, v in stop.params.items() if k != "hold_across_reboots"})),
+        ("restarted before the install", _edit(plan, start.id, after=(stop.id,))),
+    ):  # fmt: skip
+        (tmp_path / label).mkdir()
+        out = rehearse(tmp_path / label, mutant, clock=ScaledClock(T0, 0.0))
+        failed = {a: r.message for a, r in out.actions.items() if r.state == "failed"}
+        assert any("files in use" in m for m in failed.values()), (label, failed)

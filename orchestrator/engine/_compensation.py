@@ -208,9 +208,17 @@ def only_stopped(
     # in the start's order; then any recorded under its real name (a Windows display name
     # in the playbook is journaled as the service's name)
     names = [n for n in listed if n in recorded] + [n for n in recorded if n not in listed]
-    if not names:
+    restore = bool(action.params.get("restore_start_mode"))
+    if not names and not restore:
         return None, "this run stopped none of these services"
     params = {**action.params, "services": names}
+    if restore:  # every service the stop held (disabled) gets its start mode back
+        params["restore_services"] = listed
+        if not names:
+            return (
+                dataclasses.replace(action, params=params),
+                "starts nothing (this run stopped none); restores the start modes",
+            )
     return dataclasses.replace(action, params=params), "starts what this run stopped: " + ", ".join(
         names
     )

@@ -139,9 +139,16 @@ class HostWork:
         groups = [("interfering", pb.interfering_services), ("product", pb.services)]
         if verb == "start":
             groups.reverse()
+        windows = self.ctx.facts.hosts[self.host].platform == "windows"
         for purpose, services in groups:
             if services:
                 title = f"{_SERVICE_TITLES[verb, purpose]} on {self.host}"
+                # KB 328839: interfering services must stay stopped across every reboot
+                # before the install (KB 831464's): disabled while stopped, then restored.
+                hold: dict[str, bool] = {}
+                if windows and purpose == "interfering":
+                    key = "hold_across_reboots" if verb == "stop" else "restore_start_mode"
+                    hold = {key: True}
                 after = self._add(
                     f"{verb}_services/{purpose}",
                     f"{verb}_services",
@@ -149,6 +156,7 @@ class HostWork:
                     title,
                     services=list(services),
                     purpose=purpose,
+                    **hold,
                 )
         return after
 

@@ -168,6 +168,8 @@ def _seed_from_action(world: World, a: Action) -> None:
         services = [str(s) for s in p.get("services", [])]
         if p.get("purpose") == "product":
             _add_product(host, services)
+        elif p.get("purpose") == "interfering":
+            host.interfering.extend(x for x in services if x not in host.interfering)
     elif a.kind in ("verify", "preflight") and p.get("check") == "services-running":
         services = [str(s) for s in p.get("services", [])]
         _add_product(host, services)

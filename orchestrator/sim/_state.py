@@ -30,6 +30,13 @@ class HostState:
     pending_reboot: bool = False
     services: dict[str, str] = field(default_factory=dict)
     product_services: list[str] = field(default_factory=list)
+    #: Services that hold the installer's files while they run (antivirus, backup, SNMP,
+    #: monitoring: those the playbook stops as ``interfering``).
+    interfering: list[str] = field(default_factory=list)
+    #: Start modes that are not ``automatic`` (the default): ``manual`` or ``disabled``; a
+    #: reboot starts only the automatic services.
+    start_modes: dict[str, str] = field(default_factory=dict)
+    held_modes: dict[str, str] = field(default_factory=dict)  # saved by a hold, for restore
     version: str = ""
     packages: dict[str, str] = field(default_factory=dict)
     custom_files: dict[str, str] = field(default_factory=dict)

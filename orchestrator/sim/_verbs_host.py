@@ -31,6 +31,13 @@ def already_running(host: str) -> TransientError:
 def _services_probe(state: str) -> Probe:
     def probe(ctx: Ctx, a: Action) -> bool:
         h = find_host(ctx, a)
+        if state == RUNNING and a.params.get("restore_start_mode"):
+            held = strings(a, "restore_services") or strings(a, "services")
+            if any(s in h.held_modes for s in held):
+                return False
+        hold = state == STOPPED and bool(a.params.get("hold_across_reboots"))
+        if hold and any(h.start_modes.get(s) != "disabled" for s in strings(a, "services")):
+            return False
         return all(h.services.get(s) == state for s in strings(a, "services"))
 
     return probe
@@ -47,11 +54,25 @@ def _services_effect(state: str) -> Effect:
         ]
         for s in strings(a, "services"):
             h.services[s] = state
+            if state == STOPPED and a.params.get("hold_across_reboots"):
+                h.held_modes.setdefault(s, h.start_modes.get(s, "automatic"))
+                h.start_modes[s] = "disabled"
+        if state == RUNNING and a.params.get("restore_start_mode"):
+            for s in strings(a, "restore_services") or strings(a, "services"):
+                if s in h.held_modes:
+                    _set_mode(h, s, h.held_modes.pop(s))
         text = f"{state} {', '.join(strings(a, 'services'))}"
         data = {"services_stopped": changed} if state == STOPPED else {}
         return Done(text, StepResult(data=data))
 
     return effect
+
+
+def _set_mode(h: HostState, service: str, mode: str) -> None:
+    if mode == "automatic":
+        h.start_modes.pop(service, None)
+    else:
+        h.start_modes[service] = mode
 
 
 for _kind, _state in (("stop_services", STOPPED), ("start_services", RUNNING)):
@@ -121,8 +142,16 @@ def _check_install(ctx: Ctx, a: Action) -> None:
         msp = a.params.get("package_kind") == "msp"
         code = ERROR_PATCH_PACKAGE_OPEN_FAILED if msp else ERROR_INSTALL_SOURCE_ABSENT
         raise FatalError(f"{a.id}: source not found: {source}", exit_code=code)
+    h = find_host(ctx, a)
+    held = [s for s in h.interfering if h.services.get(s) == RUNNING]
+    if held:  # KB 328839: they hold files; the update log names them, the install fails
+        lines = "".join(f"FileInUse:: Added to Filelist: (held by {s})\n" for s in held)
+        raise TransientError(
+            f"{a.id}: the installer found files in use: {', '.join(held)} running",
+            exit_code=ERROR_INSTALL_FAILURE,
+            output=lines,
+        )
     if a.params.get("package_kind") == "patch-level":
-        h = find_host(ctx, a)
         running = [s for s in h.product_services if h.services.get(s) == RUNNING]
         if running:
             raise FatalError(
@@ -221,8 +250,9 @@ def _reboot(ctx: Ctx, a: Action) -> Done:
     h.boot_count += 1
     h.pending_reboot = False
     h.last_boot_seq = ctx.seq
-    for s in h.services:
-        h.services[s] = RUNNING
+    for s in h.services:  # only the automatic ones (a disabled or manual service stays down)
+        if h.start_modes.get(s, "automatic") == "automatic":
+            h.services[s] = RUNNING
     return Done(f"rebooted (boot {h.boot_count}); automatic services started")
 
 

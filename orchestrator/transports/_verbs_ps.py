@@ -28,6 +28,7 @@ from ._verbs_ps_install import PS_INSTALL
 from ._verbs_ps_model import PS_MODEL
 from ._verbs_ps_msi import PS_MSI
 from ._verbs_ps_reboot import PS_REBOOT
+from ._verbs_ps_startmode import PS_STARTMODE
 
 #: The three steps of every action.
 STEPS = ("probe", "apply", "verify")
@@ -42,6 +43,7 @@ PS_LIBRARY = (
     + PS_CORE
     + PS_CHECKS
     + PS_HOST
+    + PS_STARTMODE
     + PS_FILES
     + PS_INSTALL
     + PS_REBOOT

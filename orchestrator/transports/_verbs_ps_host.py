@@ -57,11 +57,20 @@ function Test-OrchStopServices {
     if ($running.Count -gt 0) {
         return (New-OrchProbe $false ('running: ' + ($running -join ', ')))
     }
+    if (Get-OrchParam -P $P -Name 'hold_across_reboots' -Default $false) {
+        $loose = @(Get-OrchServicePlan -P $P |
+            Where-Object { $_.Service -and -not (Test-OrchServiceHeld $_.Service) } |
+            ForEach-Object { $_.Name })
+        if ($loose.Count -gt 0) {
+            return (New-OrchProbe $false ('stopped but not disabled: ' + ($loose -join ', ')))
+        }
+    }
     return (New-OrchProbe $true 'all stopped (or not installed)')
 }
 
 function Invoke-OrchStopServices {
     param([hashtable]$P)
+    $hold = [bool](Get-OrchParam -P $P -Name 'hold_across_reboots' -Default $false)
     $done = @()
     $stopped = @()
     $skipped = @()
@@ -79,6 +88,7 @@ function Invoke-OrchStopServices {
             Set-OrchMark -Area 'services' -Key ('before|' + $svc.Name) `
                 -Value (@([string]$svc.Status) + $dependents)
         }
+        if ($hold) { Lock-OrchServiceStart $svc }
         if ([string]$svc.Status -eq 'Stopped') {
             $done += ('{0}: already stopped' -f $svc.Name)
             continue
@@ -121,6 +131,17 @@ function Test-OrchStartServices {
     param([hashtable]$P)
     $down = @(Get-OrchStartList -P $P | Where-Object { (Find-OrchService $_).Status -ne 'Running' })
     if ($down.Count -gt 0) { return (New-OrchProbe $false ('not running: ' + ($down -join ', '))) }
+    if (Get-OrchParam -P $P -Name 'restore_start_mode' -Default $false) {
+        $names = @(Get-OrchList -P $P -Name 'restore_services')
+        if ($names.Count -eq 0) { $names = @(Get-OrchList -P $P -Name 'services') }
+        $held = @($names | Where-Object {
+            $svc = Find-OrchService $_
+            $svc -and -not (Test-OrchServiceRestored $svc)
+        })
+        if ($held.Count -gt 0) {
+            return (New-OrchProbe $false ('start mode not restored: ' + ($held -join ', ')))
+        }
+    }
     return (New-OrchProbe $true 'all running (services that were stopped before are left so)')
 }
 
@@ -129,6 +150,15 @@ function Invoke-OrchStartServices {
     $done = @()
     $skipped = @(Get-OrchServicePlan -P $P | Where-Object { $null -eq $_.Service } |
         ForEach-Object { $_.Name })
+    $restore = [bool](Get-OrchParam -P $P -Name 'restore_start_mode' -Default $false)
+    if ($restore) {
+        $names = @(Get-OrchList -P $P -Name 'restore_services')
+        if ($names.Count -eq 0) { $names = @(Get-OrchList -P $P -Name 'services') }
+        foreach ($name in $names) {
+            $svc = Find-OrchService $name
+            if ($svc) { Restore-OrchServiceStart $svc }
+        }
+    }
     foreach ($name in @(Get-OrchStartList -P $P)) {
         $svc = Find-OrchService $name
         if ($null -eq $svc) { throw ("service '{0}' does not exist" -f $name) }
