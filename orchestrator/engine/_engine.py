@@ -25,7 +25,7 @@ from ._compensator import Compensator
 from ._graph import OPENERS, RunGraph, span_keys
 from ._journal import Journal
 from ._protocols import Clock, Driver, Event, Observer
-from ._records import FINAL, FINAL_OK
+from ._records import FAILED, FINAL, FINAL_OK
 from ._resume import reopen_compensated
 from ._retry import RetryPolicy
 from ._steps import StepOutcome, StepRunner
@@ -107,7 +107,7 @@ class Engine:
             st = rec.state if rec else "pending"
             self.state[aid] = "pending" if st == "running" else st  # re-probed on resume
             self.attempts[aid] = rec.attempts if rec else 0
-        self.failures = sum(1 for aid in self.graph.order if self.state[aid] == "failed")
+        self.failures = sum(1 for aid in self.graph.order if self.state[aid] in FAILED)
         reopen_compensated(
             self.graph, self.journal, self.run_id, records, self.state, now=self.clock.now()
         )
@@ -245,9 +245,9 @@ class Engine:
                 if self.waiting[child] == 0 and self.state[child] == "pending":
                     self._push(child)
             return
-        self.failures += 1
+        self.failures += 1  # an unknown outcome counts against the budget like a failure
         self._emit(
-            "action_finished", action, outcome="failed", attempts=outcome.attempts,
+            "action_finished", action, outcome=outcome.state, attempts=outcome.attempts,
             duration_s=self._duration(aid, now), message=outcome.message,
         )  # fmt: skip
         self._cancel_descendants(aid)
@@ -266,6 +266,8 @@ class Engine:
 
     def _cancel_descendants(self, aid: str) -> None:
         reason = f"cancelled: depends on failed {aid}"
+        if self.state[aid] == "unknown":
+            reason = f"cancelled: depends on {aid}, whose outcome is unknown"
         now = self.clock.now()
         with self.journal.transaction():
             for d in sorted(self.graph.descendants(aid), key=self.graph.position.__getitem__):
@@ -313,8 +315,8 @@ class Engine:
         counts: dict[str, int] = {}
         for aid in self.graph.order:
             counts[self.state[aid]] = counts.get(self.state[aid], 0) + 1
-        if counts.get("failed"):
-            status, reason = "failed", f"{counts['failed']} action(s) failed"
+        if counts.get("failed") or counts.get("unknown"):
+            status, reason = "failed", _failed_reason(counts)
         elif all(self.state[a] in FINAL_OK for a in self.graph.order):
             status, reason = "done", "every action done"
         elif self.halt.is_set():
@@ -331,3 +333,12 @@ class Engine:
             pending=counts.get("pending", 0), failures=self.failures, reason=reason,
         )  # fmt: skip
         return RunResult(status, reason, counts, self.failures)
+
+
+def _failed_reason(counts: Mapping[str, int]) -> str:
+    parts = [f"{counts['failed']} action(s) failed"] if counts.get("failed") else []
+    if counts.get("unknown"):
+        parts.append(
+            f"{counts['unknown']} with unknown outcome (check the host, then resume --retry-failed)"
+        )
+    return ", ".join(parts)

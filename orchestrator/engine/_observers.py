@@ -65,7 +65,8 @@ class EventLines:
                 return "done", f"{aid} {ran}"
             if d.get("outcome") == "skipped":
                 return None  # already said by action_skipped
-            return "FAILED", f"{aid} {ran}" + (f": {error}" if error else "")
+            label = "UNKNOWN" if d.get("outcome") == "unknown" else "FAILED"
+            return label, f"{aid} {ran}" + (f": {error}" if error else "")
         if t == "attempt_failed":
             error = self._errors[aid] = _error(d)
             if d.get("retry_in_s") is None:
