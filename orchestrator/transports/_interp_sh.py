@@ -4,25 +4,35 @@ SSH channel, speaking the framing of :mod:`._frame`.
 Start it with ``sh -c "$SH_INTERPRETER"`` (or write it to a file and run ``sh FILE``); it
 needs only POSIX sh (dash, busybox ash, bash), ``base64`` (``-d`` to decode), ``mktemp``,
 ``tr``, ``sleep``, ``kill`` and ``ln``; ``setsid`` is used when present, ``sync FILE`` when
-it accepts a file. For every request line ``ORCH1 <id> <timeout_s> <base64 script> [<step>]``:
+it accepts a file. For every request line ``ORCH1 <id> <timeout_s> <base64 script>`` it:
 
-1. the script is decoded into a private work directory (``umask 077``): under the loop's
-   temp directory, or for a request with a step id under the per-user record directory
-   ``$ORCH_STATE_DIR/requests`` (default ``/var/lib/orchestrator`` for root, else
-   ``$XDG_STATE_HOME/orchestrator``, as the verbs' state);
-2. a *runner* (``sh run.sh``, with ``setsid`` in a session of its own, so that it outlives
-   the loop, its channel and their signals) first records the step: the file
-   ``requests/<step>`` is created exclusively (``set -C``) with ``started <runner pid>
-   <time>`` and flushed; if it already exists the request is refused with exit 125 and
+1. decodes the script into a private temp directory (``umask 077``);
+2. runs it in a child ``sh`` with stdin from ``/dev/null`` (so the script can never eat the
+   next request), stdout and stderr to fresh per-request files, and ``ORCH_PAYLOAD`` naming
+   a file for the payload; with ``setsid`` the child leads its own process group, so a
+   timeout kills everything it started;
+3. runs a watchdog that, after ``timeout_s`` seconds, marks the request as timed out and
+   sends TERM (then KILL after 2 s) to the child's process group; the loop itself is never
+   signalled, answers exit code 124 with a stderr line saying so, and reads the next request;
+4. answers one line ``ORCH1-END <id> <exit> <b64 out> <b64 err> <b64 payload>`` (``-`` for
+   an empty field) and removes the request's files.
+
+A request with a step id (``... <base64 script> <step>``, an apply) is **recorded**: its
+work directory is under the per-user record directory ``$ORCH_STATE_DIR/requests``
+(default ``/var/lib/orchestrator`` for root, else ``$XDG_STATE_HOME/orchestrator``, as the
+verbs' state), and it runs under a *runner* (``sh run.sh``, with ``setsid`` in a session of
+its own, so that it outlives the loop, its channel and their signals), which
+
+1. creates ``requests/<step>`` exclusively (``set -C``) with ``started <runner pid>
+   <time>`` and flushes it; if it already exists the request is refused with exit 125 and
    nothing runs;
-3. the runner runs the script in a child ``sh`` (its own process group with ``setsid``)
-   with stdin from ``/dev/null``, stdout, stderr and ``ORCH_PAYLOAD`` to files, and a
-   watchdog that after ``timeout_s`` seconds sends TERM (KILL 2 s later) to the child's
-   group and answers exit 124 with a stderr line saying so;
-4. the runner writes the response line to a temp file, flushes it, renames it into place
-   and links it as ``requests/<step>.answer``: from then on the host can say how the step
-   ended, whether or not the loop (or the controller) is still there;
-5. the loop prints the response line and removes the work directory.
+2. runs the script with the same watchdog as above;
+3. writes the response line to a temp file, flushes it, renames it into place and links it
+   as ``requests/<step>.answer``: from then on the host can say how the step ended, whether
+   or not the loop (or the controller) is still there.
+
+The loop then prints the response line and removes the work directory. Requests without a
+step id (probes, verifies, facts) pay none of this.
 
 An ask line ``ORCH1-ASK <id> <step>`` is answered at once from the record (see
 :mod:`._frame`): ``finished`` with the recorded response line, ``running`` while the
@@ -89,7 +99,7 @@ orch_watchdog() {
 }
 : >"$orch_work/out"
 : >"$orch_work/payload"
-if [ "$orch_rec" != - ]; then
+if [ -n "$orch_rec" ]; then
   if ! (set -C; printf 'started %s %s\n' "$$" "$(date +%s)" >"$orch_rec") 2>/dev/null; then
     printf 'orchestrator: step %s was already received by this host; not run again\n' \
       "${orch_rec##*/}" >"$orch_work/err"
@@ -114,13 +124,66 @@ if [ -e "$orch_work/timedout" ]; then
 fi
 orch_put_answer "$orch_rc"
 rm -f "$orch_work/out" "$orch_work/err" "$orch_work/payload" "$orch_work/sh"
-if [ "$orch_rec" != - ]; then
+if [ -n "$orch_rec" ]; then
   ln "$orch_work/answer" "$orch_rec.answer" 2>/dev/null ||
     cp "$orch_work/answer" "$orch_rec.answer"
 fi
 ORCH_RUNNER
-orch_answer() {
+orch_fail() {
   printf 'ORCH1-END %s %s - %s -\n' "$1" "$2" "$(printf '%s' "$3" | base64 | tr -d '\n')"
+}
+orch_b64() {
+  if [ -s "$1" ]; then base64 <"$1" | tr -d '\n'; else printf '%s' -; fi
+}
+orch_answer() {
+  printf 'ORCH1-END %s %s ' "$1" "$2"
+  orch_b64 "$3"
+  printf ' '
+  orch_b64 "$4"
+  printf ' '
+  orch_b64 "$5"
+  printf '\n'
+}
+orch_watchdog() {
+  orch_left=$1
+  while [ "$orch_left" -gt 0 ]; do
+    sleep 1
+    orch_left=$((orch_left - 1))
+  done
+  : >"$3"
+  kill -s TERM -- "-$2" 2>/dev/null || kill -s TERM "$2" 2>/dev/null
+  sleep 2
+  kill -s KILL -- "-$2" 2>/dev/null || kill -s KILL "$2" 2>/dev/null
+}
+orch_inline() {
+  orch_req="$orch_dir/$orch_id"
+  : >"$orch_req.out"
+  : >"$orch_req.err"
+  : >"$orch_req.payload"
+  if [ "$orch_script" = - ]; then
+    : >"$orch_req.sh"
+  elif ! printf '%s\n' "$orch_script" | base64 -d >"$orch_req.sh" 2>"$orch_req.err"; then
+    printf 'orchestrator: the request is not valid base64\n' >>"$orch_req.err"
+    orch_answer "$orch_id" 2 "$orch_req.out" "$orch_req.err" "$orch_req.payload"
+    rm -f "$orch_req".*
+    return
+  fi
+  ORCH_PAYLOAD="$orch_req.payload" $orch_setsid sh "$orch_req.sh" \
+    </dev/null >"$orch_req.out" 2>"$orch_req.err" &
+  orch_pid=$!
+  orch_watchdog "$orch_timeout" "$orch_pid" "$orch_req.timedout" </dev/null >/dev/null 2>&1 &
+  orch_dog=$!
+  wait "$orch_pid"
+  orch_rc=$?
+  kill -s KILL "$orch_dog" 2>/dev/null
+  wait "$orch_dog" 2>/dev/null
+  if [ -e "$orch_req.timedout" ]; then
+    orch_rc=124
+    printf 'orchestrator: timed out after %s s; the step was stopped\n' "$orch_timeout" \
+      >>"$orch_req.err"
+  fi
+  orch_answer "$orch_id" "$orch_rc" "$orch_req.out" "$orch_req.err" "$orch_req.payload"
+  rm -f "$orch_req".*
 }
 orch_step_ok() {
   case $1 in '' | *[!0-9a-f]*) return 1 ;; esac
@@ -163,21 +226,21 @@ while IFS=' ' read -r orch_magic orch_id orch_timeout orch_script orch_rest; do
   fi
   [ "$orch_magic" = ORCH1 ] && [ -n "$orch_script" ] || continue
   case $orch_timeout in '' | *[!0-9]*) continue ;; esac
-  orch_key=-
-  orch_work="$orch_dir/$orch_id"
-  if [ -n "$orch_rest" ]; then
-    orch_step_ok "$orch_rest" || continue
-    orch_key="$orch_rec/$orch_rest"
-    orch_work="$orch_rec/$orch_rest.$orch_id.d"
+  if [ -z "$orch_rest" ]; then
+    orch_inline
+    continue
   fi
-  if ! mkdir -p "$orch_work" 2>/dev/null; then
-    orch_answer "$orch_id" 2 "orchestrator: cannot create $orch_work to record the step"
+  orch_step_ok "$orch_rest" || continue
+  orch_key="$orch_rec/$orch_rest"
+  orch_work="$orch_rec/$orch_rest.$orch_id.d"
+  if ! mkdir "$orch_work" 2>/dev/null; then
+    orch_fail "$orch_id" 2 "orchestrator: cannot create $orch_work to record the step"
     continue
   fi
   if [ "$orch_script" = - ]; then
     : >"$orch_work/sh"
   elif ! printf '%s\n' "$orch_script" | base64 -d >"$orch_work/sh" 2>/dev/null; then
-    orch_answer "$orch_id" 2 'orchestrator: the request is not valid base64'
+    orch_fail "$orch_id" 2 'orchestrator: the request is not valid base64'
     rm -rf "$orch_work"
     continue
   fi
@@ -187,7 +250,7 @@ while IFS=' ' read -r orch_magic orch_id orch_timeout orch_script orch_rest; do
   if [ -s "$orch_work/answer" ]; then
     cat "$orch_work/answer"
   else
-    orch_answer "$orch_id" 1 'orchestrator: the step ended without an answer'
+    orch_fail "$orch_id" 1 'orchestrator: the step ended without an answer'
   fi
   rm -rf "$orch_work"
 done
