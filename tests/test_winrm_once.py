@@ -68,6 +68,18 @@ def test_a_lost_response_is_asked_about_and_not_sent_again(
         assert t.run(make_script(stdout="next"), timeout=5).stdout == "next"
 
 
+def test_a_lost_send_response_is_asked_about_while_the_step_runs(
+    server: WSManServer, runner: VocabularyRunner
+) -> None:
+    with _transport(server) as t:
+        t.run(make_script(stdout="warm"), timeout=5)
+        script = make_script(stdout="slow", sleep=1.5)
+        server.drop_next(1, after_processing=True)  # the Send reaches the host, no reply
+        result = t.run(script, timeout=10, step="12" * 16)
+        assert result.stdout == "slow" and runner.scripts.count(script) == 1
+        assert t.recalled == 1
+
+
 def test_an_interpreter_dying_mid_step_is_outcome_unknown(
     server: WSManServer, runner: VocabularyRunner
 ) -> None:
