@@ -63,6 +63,7 @@ def test_a_lost_answer_without_a_trusted_probe_is_unknown_and_never_repeated(
     assert "unknown outcome" in out.result.reason
     finished = [e for e in out.events.events if e.type == "action_finished" and e.action == INSTALL]
     assert finished[0].data["outcome"] == "unknown"
+    assert out.events.of_type("run_finished")[0].data["unknown"] == 1
 
     doc = status_document(out.journal, out.run_id)
     assert [u["id"] for u in doc["unknown"]] == [INSTALL]

@@ -329,7 +329,8 @@ class Engine:
         self.journal.set_run_status(self.run_id, status, self.clock.now(), summary)
         self._emit(
             "run_finished", status=status, done=counts.get("done", 0) + counts.get("skipped", 0),
-            failed=counts.get("failed", 0), cancelled=counts.get("cancelled", 0),
+            failed=counts.get("failed", 0), unknown=counts.get("unknown", 0),
+            cancelled=counts.get("cancelled", 0),
             pending=counts.get("pending", 0), failures=self.failures, reason=reason,
         )  # fmt: skip
         return RunResult(status, reason, counts, self.failures)

@@ -95,7 +95,9 @@ class EventLines:
             return "start", f"run {e.run_id}: {d.get('actions') or 0} actions{forks}{resumed}"
         if t == "run_finished":
             counts = ", ".join(
-                f"{d.get(k) or 0} {k}" for k in ("done", "failed", "cancelled", "pending")
+                f"{d.get(k) or 0} {k}"
+                for k in ("done", "failed", "unknown", "cancelled", "pending")
+                if k != "unknown" or d.get(k)
             )
             return "finish", f"run {e.run_id} {d.get('status')}: {counts}"
         return None

@@ -113,7 +113,7 @@ class Event:
 EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
     # run level
     "run_started": ("plan", "actions", "forks", "resumed", "window_end"),
-    "run_finished": ("status", "done", "failed", "cancelled", "pending", "failures"),
+    "run_finished": ("status", "done", "failed", "unknown", "cancelled", "pending", "failures"),
     "window_wait": ("until",),  # the window has not opened yet
     "window_closing": ("reason",),  # no more new work; finishing open work to a safe point
     "budget_spent": ("failures", "max_failures"),
