@@ -163,3 +163,19 @@ def test_a_step_stopped_at_its_timeout(kind: str, tmp_path: Path) -> None:
         assert driver.applied.count(aid) == 0 and rec.attempts == 1
     else:  # a trusted probe: retried as before
         assert rec.state == "done" and rec.attempts == 2
+
+
+def test_the_command_line_reports_an_unknown_outcome_and_exits_1(tmp_path: Path) -> None:
+    from .test_cli_run import apply_args, cli
+
+    faults = tmp_path / "faults.yml"
+    faults.write_text(f"faults:\n  - {{host: be1, action: {INSTALL}, lost_answer: 1}}\n")
+    journal = tmp_path / "journal.sqlite"
+    done = cli(*apply_args("--faults", faults, "--max-failures", "3"), journal=journal)
+    assert done.returncode == 1, done.stderr
+    assert re.search(rf"{INSTALL}\s+unknown\s", done.stdout), done.stdout  # the final report
+    status = cli("status", "last", journal=journal)
+    assert "outcome unknown" in status.stdout and INSTALL in status.stdout
+    report = cli("report", "last", journal=journal)
+    assert re.search(rf"{INSTALL}\s+unknown\s", report.stdout), report.stdout
+    assert re.search(r"be1\s.*\sunknown", report.stdout), report.stdout
