@@ -58,45 +58,30 @@ PS_BOOTSTRAP = (
     ". ([ScriptBlock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($l))))"
 )
 
-_HANDLER = r"""
-$ErrorActionPreference = 'Stop'
-$OrchUtf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
-[Console]::OutputEncoding = $OrchUtf8
-$OrchLibrary = $null
-$OrchRunspace = $null
-$OrchRecords = [Environment]::GetFolderPath('LocalApplicationData')
-$OrchRecords = Join-Path $OrchRecords 'orchestrator\requests'
-try {
-    [void][System.IO.Directory]::CreateDirectory($OrchRecords)
-    $old = [DateTime]::UtcNow.AddDays(-14)
-    foreach ($f in [System.IO.Directory]::GetFiles($OrchRecords)) {
-        if ([System.IO.File]::GetLastWriteTimeUtc($f) -lt $old) { [System.IO.File]::Delete($f) }
-    }
-} catch {
-    $OrchRecords = $null
+#: The host-side record of steps (functions only; ``$OrchRecords`` names the directory).
+PS_RECORDS = r"""
+function Sync-OrchFile {
+    param([string]$Path)
+    $fs = [System.IO.File]::Open($Path, 'Open')
+    try { $fs.Flush($true) } finally { $fs.Dispose() }
 }
 
 function New-OrchRecord {
     param([string]$Path, [string]$Text)
-    $bytes = $OrchUtf8.GetBytes($Text + "`n")
-    $fs = New-Object System.IO.FileStream -ArgumentList @($Path,
-        [System.IO.FileMode]::CreateNew, [System.IO.FileAccess]::Write)
-    try {
-        $fs.Write($bytes, 0, $bytes.Length)
-        $fs.Flush($true)
-    } finally {
-        $fs.Dispose()
-    }
+    $fs = [System.IO.File]::Open($Path, 'CreateNew')
+    $fs.Dispose()
+    [System.IO.File]::WriteAllText($Path, $Text)
+    Sync-OrchFile -Path $Path
 }
 
 function Save-OrchAnswer {
     param([string]$Step, [string]$Text)
     if ($null -eq $script:OrchRecords) { return }
-    $final = Join-Path $script:OrchRecords ($Step + '.answer')
+    $final = $script:OrchRecords + '\' + $Step + '.answer'
     $tmp = $final + '.tmp'
     try {
         if ([System.IO.File]::Exists($tmp)) { [System.IO.File]::Delete($tmp) }
-        New-OrchRecord -Path $tmp -Text $Text.TrimEnd("`n")
+        New-OrchRecord -Path $tmp -Text ($Text.Trim())
         [System.IO.File]::Move($tmp, $final)
     } catch {
         [Console]::Error.WriteLine('orchestrator: cannot record the answer of ' + $Step)
@@ -106,7 +91,7 @@ function Save-OrchAnswer {
 function Get-OrchStepState {
     param([string]$Step)
     if ($null -eq $script:OrchRecords) { return 'never' }
-    $rec = Join-Path $script:OrchRecords $Step
+    $rec = $script:OrchRecords + '\' + $Step
     if ([System.IO.File]::Exists($rec + '.answer')) { return 'finished' }
     try {
         New-OrchRecord -Path $rec -Text 'void'
@@ -129,13 +114,34 @@ function Get-OrchStepState {
     if ([System.IO.File]::Exists($rec + '.answer')) { return 'finished' }
     return 'gone'
 }
+"""
+
+_HANDLER = (
+    PS_RECORDS
+    + r"""
+$ErrorActionPreference = 'Stop'
+$OrchUtf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
+[Console]::OutputEncoding = $OrchUtf8
+$OrchLibrary = $null
+$OrchRunspace = $null
+$OrchRecords = [Environment]::GetFolderPath('LocalApplicationData')
+$OrchRecords = $OrchRecords + '\orchestrator\requests'
+try {
+    [void][System.IO.Directory]::CreateDirectory($OrchRecords)
+    $old = [DateTime]::UtcNow.AddDays(-14)
+    foreach ($f in [System.IO.Directory]::GetFiles($OrchRecords)) {
+        if ([System.IO.File]::GetLastWriteTimeUtc($f) -lt $old) { [System.IO.File]::Delete($f) }
+    }
+} catch {
+    $OrchRecords = $null
+}
 
 function Write-OrchAsk {
     param([string]$Id, [string]$Step)
     $state = Get-OrchStepState -Step $Step
     $line = ''
     if ($state -eq 'finished') {
-        $path = Join-Path $script:OrchRecords ($Step + '.answer')
+        $path = $script:OrchRecords + '\' + $Step + '.answer'
         $line = [System.IO.File]::ReadAllText($path).Trim()
     }
     $payload = '{"state": "' + $state + '", "answer": "' + $line + '"}'
@@ -202,7 +208,7 @@ function Invoke-OrchRequest {
         try {
             if ($null -eq $script:OrchRecords) { throw 'no record directory' }
             $started = 'started {0} {1}' -f $PID, [DateTime]::UtcNow.Ticks
-            New-OrchRecord -Path (Join-Path $script:OrchRecords $Step) -Text $started
+            New-OrchRecord -Path ($script:OrchRecords + '\' + $Step) -Text $started
         } catch {
             $why = 'orchestrator: step {0} was already received by this host, or cannot be recorded'
             $message = ($why -f $Step) + "; not run`n"
@@ -314,6 +320,7 @@ function Invoke-OrchLine {
     }
 }
 """
+)
 
 _LOOP = r"""
 while ($true) {
