@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.transports._interp_ps import PS_INTERPRETER, PS_RECORDS
+from orchestrator.transports._interp_ps import PS_INTERPRETER
+from orchestrator.transports._interp_ps_records import PS_RECORDS
 
 from .psmini import Interpreter, PSError, WindowsHost
 

@@ -33,7 +33,7 @@ import paramiko
 from ..errors import FatalError, HostUnreachable, StepError, StepTimeout, TransientError
 from ._frame import TIMEOUT_EXIT, FrameError, Response, encode_ask, encode_request, new_id
 from ._protocol import Result
-from ._recall import settle
+from ._recall import after_loss, recall
 from ._ssh_channel import Deadline, FramedChannel, start_command
 from ._ssh_connect import Credentials, Endpoint, connect
 from ._ssh_facts import FileFacts, facts_script, parse_facts
@@ -121,10 +121,7 @@ class SSHTransport:
         """What became of the request recorded as ``step`` (see the Transport protocol)."""
         with self._lock:
             start = time.monotonic()
-            try:
-                resp = settle(self.host, step, lambda: self._ask(step), start + timeout)
-            except FrameError as exc:
-                raise TransientError(f"{self.host}: malformed answer to an ask: {exc}") from None
+            resp = recall(self.host, step, lambda: self._ask(step), start + timeout)
         return None if resp is None else self._result(resp, timeout, time.monotonic() - start)
 
     def _result(self, resp: Response, timeout: float, duration: float) -> Result:
@@ -187,15 +184,7 @@ class SSHTransport:
 
     def _lost(self, step: str, deadline: float, why: str) -> Response:
         """The answer to the request recorded as ``step`` was lost: ask the host."""
-        log.warning("%s: %s; asking the host what became of step %s", self.host, why, step)
-        try:
-            resp = settle(self.host, step, lambda: self._ask(step), deadline)
-        except FrameError as exc:
-            raise TransientError(f"{self.host}: {why}; malformed answer to an ask: {exc}") from None
-        except TransientError as exc:
-            raise type(exc)(f"{why}; then: {exc.message}") from None
-        if resp is None:
-            raise TransientError(f"{self.host}: {why}; step {step} never started (safe to retry)")
+        resp = after_loss(self.host, step, lambda: self._ask(step), deadline, why)
         self.recalled += 1
         return resp
 

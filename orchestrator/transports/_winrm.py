@@ -38,7 +38,7 @@ from ._clixml import decode as decode_clixml
 from ._clixml import is_clixml
 from ._frame import TIMEOUT_EXIT, FrameError, Response, encode_ask, encode_request, new_id
 from ._protocol import Result
-from ._recall import settle
+from ._recall import after_loss, recall
 from ._winrm_errors import check_settings, classify, quota_exceeded, shell_gone
 from ._winrm_interp import Deadline, FramedCommand, launch
 from ._winrm_shell import WinRMShell
@@ -173,10 +173,7 @@ class WinRMTransport:
         """What became of the request recorded as ``step`` (see the Transport protocol)."""
         with self._lock:
             start = time.monotonic()
-            try:
-                resp = settle(self.host, step, lambda: self._ask(step), start + timeout)
-            except FrameError as exc:
-                raise TransientError(f"{self.host}: malformed answer to an ask: {exc}") from None
+            resp = recall(self.host, step, lambda: self._ask(step), start + timeout)
         return None if resp is None else self._result(resp, timeout, time.monotonic() - start)
 
     def _result(self, resp: Response, timeout: float, duration: float) -> Result:
@@ -252,16 +249,8 @@ class WinRMTransport:
             raise self._error(exc, "waiting for a step's output") from None
 
     def _lost(self, step: str, deadline: float, why: str) -> Response:
-        """The answer to the request recorded as ``step`` may be lost: ask the host."""
-        log.warning("%s: %s; asking the host what became of step %s", self.host, why, step)
-        try:
-            resp = settle(self.host, step, lambda: self._ask(step), deadline)
-        except FrameError as exc:
-            raise TransientError(f"{self.host}: {why}; malformed answer to an ask: {exc}") from None
-        except TransientError as exc:
-            raise type(exc)(f"{why}; then: {exc.message}") from None
-        if resp is None:
-            raise TransientError(f"{why}; step {step} never started on {self.host} (safe to retry)")
+        """The answer to the request recorded as ``step`` was lost: ask the host."""
+        resp = after_loss(self.host, step, lambda: self._ask(step), deadline, why)
         self.recalled += 1
         return resp
 
