@@ -133,3 +133,29 @@ def test_a_step_never_started_is_a_transient_error(
     with pytest.raises(TransientError, match="never started"):
         ssh.run(f"echo x >> {counter}", timeout=10, step=new_step())
     assert lines(counter) == []
+
+
+def test_the_driver_takes_the_record_of_a_step_id_sent_before(
+    lab: SshdLab, start_sshd: Callable[[str], Sshd], counter: Path
+) -> None:
+    """A compensation resumed by a new session starts again at attempt 1, with the same step
+    id as the one the killed session sent: the host's record of it is the answer."""
+    from orchestrator.plan import Action
+    from orchestrator.transports._driver import TransportDriver
+
+    server = start_sshd("127.0.0.2")
+    tag = new_step()[:8]
+    hook = Action("lx1/hook", "hook", "lx1", None,
+                  {"stage": "post", "name": f"h-{tag}", "run": f"echo ran >> {counter}"},
+                  (), 1, "p", "hook")  # fmt: skip
+    facts = {"hosts": {"lx1": {"platform": "linux", "connection": {"kind": "ssh"}}}}
+    step = new_step()
+    results = []
+    for _ in range(2):  # two sessions, two drivers, the same step id
+        driver = TransportDriver(facts, lambda h: transport(lab, server), scope=tag)
+        try:
+            results.append(driver.apply(hook, 30, step))
+        finally:
+            driver.close()
+    assert lines(counter) == ["ran"]
+    assert results[0] == results[1] and results[0].exit_code == 0

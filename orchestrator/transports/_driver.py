@@ -29,7 +29,7 @@ from ..engine._clock import RealClock
 from ..engine._protocols import Clock, StepResult
 from ..errors import FatalError, StepTimeout, TransientError, VerificationFailed
 from ..plan import Action
-from ._frame import TIMEOUT_EXIT
+from ._frame import DUPLICATE_EXIT, TIMEOUT_EXIT
 from ._protocol import Result, Transport
 from ._quote import ps_quote
 
@@ -116,6 +116,13 @@ class TransportDriver:
         if windows and host not in self._loaded:
             self._load_library(host, transport)
         result = transport.run(script, timeout=timeout, step=step_id or None)
+        if step_id and result.exit_code == DUPLICATE_EXIT and "already received" in result.stderr:
+            # sent before, by an earlier session (a compensation resumed from attempt 0):
+            # the host's record of that sending is the answer
+            recalled = transport.recall(step_id, timeout=CHECK_TIMEOUT_S)
+            if recalled is None:
+                raise TransientError(f"{host}: step {step_id} was voided; a new attempt is needed")
+            result = recalled
         if windows and result.exit_code != 0 and _library_missing(result.stderr):
             self._load_library(host, transport)
             result = transport.run(script, timeout=timeout, step=_again(step_id) or None)
