@@ -179,3 +179,15 @@ def test_the_command_line_reports_an_unknown_outcome_and_exits_1(tmp_path: Path)
     report = cli("report", "last", journal=journal)
     assert re.search(rf"{INSTALL}\s+unknown\s", report.stdout), report.stdout
     assert re.search(r"be1\s.*\sunknown", report.stdout), report.stdout
+
+
+def test_an_unknown_outcome_spends_the_failure_budget(
+    exchange: Plan,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    faults = f"faults:\n  - {{host: be1, action: {INSTALL}, lost_answer: 1}}\n"
+    out = rehearse(tmp_path, exchange, faults, max_failures=0)
+    assert out.actions[INSTALL].state == "unknown"
+    spent = out.events.of_type("budget_spent")
+    assert spent and spent[0].data["failures"] == 1
+    assert out.result.status == "failed"
