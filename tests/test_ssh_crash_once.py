@@ -38,7 +38,7 @@ pytest_plugins = ["tests.sshd"]
 
 HOSTS = ("lx1", "lx2", "lx3", "lx4", "lx5")
 MODES = ("controller", "interpreter", "tree")
-ROUNDS = 6
+ROUNDS = 8
 PAUSE_S = 0.8
 
 
@@ -121,7 +121,9 @@ def test_kills_mid_step_never_run_a_step_twice(
         target: tuple[str, tuple[int, int, int]] | None = None
         while target is None and proc.poll() is None:
             assert time.monotonic() < deadline, "no step in flight"
-            for aid in sorted(_in_flight(work)):
+            candidates = sorted(_in_flight(work))
+            rng.shuffle(candidates)
+            for aid in candidates:
                 pids = _step_processes(server, aid)
                 if pids is not None:
                     target = (aid, pids)
