@@ -340,6 +340,7 @@ def _failed_reason(counts: Mapping[str, int]) -> str:
     parts = [f"{counts['failed']} action(s) failed"] if counts.get("failed") else []
     if counts.get("unknown"):
         parts.append(
-            f"{counts['unknown']} with unknown outcome (check the host, then resume --retry-failed)"
+            f"{counts['unknown']} action(s) with unknown outcome (check the host, then resume "
+            "--retry-failed)"
         )
     return ", ".join(parts)
