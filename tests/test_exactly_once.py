@@ -191,3 +191,20 @@ def test_an_unknown_outcome_spends_the_failure_budget(
     spent = out.events.of_type("budget_spent")
     assert spent and spent[0].data["failures"] == 1
     assert out.result.status == "failed"
+
+
+def test_a_recalled_step_the_host_stopped_at_its_timeout_is_unknown(tmp_path: Path) -> None:
+    class StoppedThere(ScriptedDriver):
+        def recall(self, action: Action, step_id: str) -> None:
+            raise StepTimeout("apply did not finish within 5 s", exit_code=124)
+
+    plan = _tiny()
+    journal = Journal(tmp_path / "j.sqlite")
+    run_id = journal.create_run(plan.to_json(), plan, {}, T0)
+    journal.start_action(run_id, "h1/hook", T0)
+    journal.record_attempt(run_id, "h1/hook", 1, "probe", T0, T0, "no")
+    driver = StoppedThere()
+    result = _engine(plan, journal, run_id, driver).run(resumed=True)
+    rec = journal.actions(run_id)["h1/hook"]
+    assert rec.state == "unknown" and "partly run" in rec.message
+    assert driver.applied == [] and result.status == "failed"

@@ -171,6 +171,14 @@ class StepRunner:
             doubt.clear()
             self._failed(action, n, "recall", t0, exc)
             return self._unknown(action, n, exc)
+        except StepTimeout as exc:
+            self._failed(action, n, "recall", t0, exc)
+            if exc.exit_code != TIMEOUT_EXIT:
+                raise  # still running past its deadline: asked again next time
+            doubt.clear()  # the host had stopped it at its timeout
+            if not probe_trusted(action):
+                raise OutcomeUnknown("stopped at its timeout: it may have partly run") from None
+            raise
         except Exception as exc:
             self._failed(action, n, "recall", t0, exc)  # transient: doubt kept, asked again
             raise
