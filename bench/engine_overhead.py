@@ -48,9 +48,12 @@ class SleepingDriver:
     def probe(self, action: Action) -> bool:
         return False
 
-    def apply(self, action: Action, timeout_s: float) -> StepResult:
+    def apply(self, action: Action, timeout_s: float, step_id: str = "") -> StepResult:
         self.clock.sleep(action.estimate_s)
         return StepResult()
+
+    def recall(self, action: Action, step_id: str) -> StepResult | None:
+        return None  # nothing is ever lost here
 
     def verify(self, action: Action) -> None:
         return None

@@ -5,8 +5,10 @@ Three ways to run each step, N steps each (default 200), after one warm-up step:
   exec+loop   a new channel per step running the same loop for one request (the fallback,
               SSHTransport(persistent=False))
   exec        a new channel per step running the script directly (bare exec_command)
-Two steps: ``true``, and file facts (sha256, size, mtime) of 10 files of 1 to 10 KiB in one
-call (``file_facts``).
+Steps: ``true``, file facts (sha256, size, mtime) of 10 files of 1 to 10 KiB in one call
+(``file_facts``), and (through the interpreter) ``true+record``: ``true`` with a step id, as
+every apply is sent, so the host records it before and after (docs/engine.md, "Exactly
+once").
 Target: <= 10 ms per step with the persistent interpreter.
 
 Steps that stall (> 1 s, e.g. answered by the interpreter's watchdog) are counted and left out
@@ -18,6 +20,7 @@ Usage: python bench/ssh_steps.py [--steps N]   (root: starts sshd like tests/ssh
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import sys
 import time
@@ -89,6 +92,15 @@ def main() -> None:
         run_bench(lab, server, paths, args.steps)
 
 
+def recorded(t: SSHTransport) -> Callable[[], None]:
+    """``true`` sent as an apply is: with a fresh step id the host records (exactly once)."""
+
+    def step() -> None:
+        t.run("true", timeout=5, step=secrets.token_hex(16))
+
+    return step
+
+
 def run_bench(lab: SshdLab, server: Sshd, paths: list[str], n: int) -> None:
     """Print one row per (way, step)."""
 
@@ -118,6 +130,7 @@ def run_bench(lab: SshdLab, server: Sshd, paths: list[str], n: int) -> None:
                 steps = {
                     "true": partial(t.run, "true", timeout=5),
                     "facts(10)": partial(t.file_facts, paths, timeout=5),
+                    "true+record": recorded(t),
                 }
             for name, step in steps.items():
                 times, stalls = measure(step, n)

@@ -21,6 +21,8 @@ Hierarchy::
     ├── JournalError                  the journal cannot be opened or written, exit 6
     └── StepError                     one step of an action failed (raised by drivers, caught by
         │                             the engine, never shown as a traceback)
+        ├── OutcomeUnknown            a step ran, or may have, and its answer was lost: the host
+        │                             cannot tell how it ended; never re-sent blindly
         ├── TransientError            worth retrying: connection refused/reset, operation timeout,
         │   │                         HTTP 5xx, host rebooting, msiexec 1618
         │   ├── HostUnreachable       the host does not answer
@@ -168,6 +170,12 @@ class StepError(OrchestratorError):
         self.exit_code = exit_code
         self.output = output
         super().__init__(message)
+
+
+class OutcomeUnknown(StepError):
+    """The step was (or may have been) started on the host and its answer is lost; the
+    host-side record says it started but not how it ended. Not retried: the engine re-probes
+    kinds whose probe can be trusted and stops the branch for the operator otherwise."""
 
 
 class TransientError(StepError):

@@ -40,6 +40,7 @@ class ScriptedDriver:
         self.applied: list[str] = []
         self.finished: dict[str, float] = {}
         self.started: dict[str, float] = {}
+        self.recorded: dict[str, StepResult] = {}  # the host's record: step id -> result
         self.lock = threading.Lock()
         self.active = 0
         self.max_active = 0
@@ -51,7 +52,11 @@ class ScriptedDriver:
         with self.lock:
             return action.kind not in CHECKS and action.id in self.effects
 
-    def apply(self, action: Action, timeout_s: float) -> StepResult:
+    def recall(self, action: Action, step_id: str) -> StepResult | None:
+        with self.lock:
+            return self.recorded.get(step_id)
+
+    def apply(self, action: Action, timeout_s: float, step_id: str = "") -> StepResult:
         with self.lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
@@ -68,7 +73,10 @@ class ScriptedDriver:
                 if outcome in (0, 3010):  # an installer that failed changed nothing
                     self.effects.add(action.id)
                 self.finished[action.id] = time.monotonic()
-            return StepResult(exit_code=outcome, output=f"ran {action.id}")
+                result = StepResult(exit_code=outcome, output=f"ran {action.id}")
+                if step_id:
+                    self.recorded[step_id] = result
+            return result
         finally:
             with self.lock:
                 self.active -= 1

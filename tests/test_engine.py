@@ -177,8 +177,8 @@ def test_graceful_stop_finishes_open_spans_only(exchange: Plan, tmp_path: Path) 
     driver = ScriptedDriver()
     original = driver.apply
 
-    def apply_then_stop(action, timeout_s):  # type: ignore[no-untyped-def]
-        result = original(action, timeout_s)
+    def apply_then_stop(action, timeout_s, step_id=""):  # type: ignore[no-untyped-def]
+        result = original(action, timeout_s, step_id)
         if action.id == "exclu1/node-c/stop_cluster_service":
             stop.set()
         return result

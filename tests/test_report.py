@@ -102,6 +102,7 @@ def test_report_counts_and_header(report: dict[str, Any]) -> None:
         "done": 89,
         "skipped": 1,
         "failed": 1,
+        "unknown": 0,
         "cancelled": 6,
     }
     assert sum(report["counts"].values()) == 130
@@ -130,6 +131,7 @@ def test_report_hosts(report: dict[str, Any]) -> None:
         "done": 5,
         "skipped": 0,
         "failed": 1,
+        "unknown": 0,
         "cancelled": 6,
         "pending": 0,
         "attempts": 8,

@@ -29,7 +29,7 @@ from ._graph import CLOSERS, RunGraph
 from ._records import FINAL_OK, AttemptRecord, StoppedService
 
 PREFIX = "compensate/"
-_STARTED = frozenset({"running", "done", "skipped", "failed"})
+_STARTED = frozenset({"running", "done", "skipped", "failed", "unknown"})
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from ._compensator import Compensator
 from ._graph import OPENERS, RunGraph, span_keys
 from ._journal import Journal
 from ._protocols import Clock, Driver, Event, Observer
-from ._records import FINAL, FINAL_OK
+from ._records import FAILED, FINAL, FINAL_OK
 from ._resume import reopen_compensated
 from ._retry import RetryPolicy
 from ._steps import StepOutcome, StepRunner
@@ -125,7 +125,7 @@ class Engine:
             st = rec.state if rec else "pending"
             self.state[aid] = "pending" if st == "running" else st  # re-probed on resume
             self.attempts[aid] = rec.attempts if rec else 0
-        failed = [aid for aid in self.graph.order if self.state[aid] == "failed"]
+        failed = [aid for aid in self.graph.order if self.state[aid] in FAILED]
         self.budget.restore(
             self.journal.budget(self.run_id),
             ((aid, self.graph.actions[aid].host) for aid in failed),
@@ -278,6 +278,7 @@ class Engine:
                 if self.waiting[child] == 0 and self.state[child] == "pending":
                     self._push(child)
             return
+        # an unknown outcome counts against the budget like a failure
         spends = self.budget.record(aid, action.host)
         with self.journal.transaction():  # the failure and the budget it spends, together
             self.journal.finish_action(self.run_id, aid, outcome.state, now, outcome.message)
@@ -286,7 +287,7 @@ class Engine:
         self.attempts[aid] = outcome.attempts
         self.failures += 1
         self._emit(
-            "action_finished", action, outcome="failed", attempts=outcome.attempts,
+            "action_finished", action, outcome=outcome.state, attempts=outcome.attempts,
             duration_s=self._duration(aid, now), message=outcome.message,
         )  # fmt: skip
         self._cancel_descendants(aid)
@@ -310,6 +311,8 @@ class Engine:
 
     def _cancel_descendants(self, aid: str) -> None:
         reason = f"cancelled: depends on failed {aid}"
+        if self.state[aid] == "unknown":
+            reason = f"cancelled: depends on {aid}, whose outcome is unknown"
         now = self.clock.now()
         with self.journal.transaction():
             for d in sorted(self.graph.descendants(aid), key=self.graph.position.__getitem__):
@@ -366,8 +369,9 @@ class Engine:
         self.journal.set_run_status(self.run_id, status, now, summary)
         self._emit(
             "run_finished", status=status, done=counts.get("done", 0) + counts.get("skipped", 0),
-            failed=counts.get("failed", 0), cancelled=counts.get("cancelled", 0),
-            pending=counts.get("pending", 0), failures=self.failures, reason=reason, stop=stop,
+            failed=counts.get("failed", 0), unknown=counts.get("unknown", 0),
+            cancelled=counts.get("cancelled", 0), pending=counts.get("pending", 0),
+            failures=self.failures, reason=reason, stop=stop,
         )  # fmt: skip
         return RunResult(status, reason, counts, self.failures, stop)
 
@@ -375,12 +379,8 @@ class Engine:
         """The run's status, what stopped it (``window``, ``budget``, ``stop``, ``lease``
         or ``""``) and why, in words."""
         budget = f"; failure budget spent: {self.budget.reason}" if self.budget_spent else ""
-        if counts.get("failed"):
-            return (
-                "failed",
-                "budget" if budget else "",
-                f"{counts['failed']} action(s) failed{budget}",
-            )
+        if counts.get("failed") or counts.get("unknown"):
+            return "failed", "budget" if budget else "", _failed_reason(counts) + budget
         if all(self.state[a] in FINAL_OK for a in self.graph.order):
             return "done", "", "every action done"
         if self.halt.is_set():
@@ -396,3 +396,13 @@ class Engine:
         else:
             why = "nothing more fits in it"
         return "paused", "window", f"the maintenance window ends at {end}: {why}"
+
+
+def _failed_reason(counts: Mapping[str, int]) -> str:
+    parts = [f"{counts['failed']} action(s) failed"] if counts.get("failed") else []
+    if counts.get("unknown"):
+        parts.append(
+            f"{counts['unknown']} action(s) with unknown outcome (check the host, then resume "
+            "--retry-failed)"
+        )
+    return ", ".join(parts)

@@ -65,7 +65,8 @@ class EventLines:
                 return "done", f"{aid} {ran}"
             if d.get("outcome") == "skipped":
                 return None  # already said by action_skipped
-            return "FAILED", f"{aid} {ran}" + (f": {error}" if error else "")
+            label = "UNKNOWN" if d.get("outcome") == "unknown" else "FAILED"
+            return label, f"{aid} {ran}" + (f": {error}" if error else "")
         if t == "attempt_failed":
             error = self._errors[aid] = _error(d)
             if d.get("retry_in_s") is None:
@@ -96,7 +97,9 @@ class EventLines:
             return "start", f"run {e.run_id}: {d.get('actions') or 0} actions{forks}{resumed}"
         if t == "run_finished":
             counts = ", ".join(
-                f"{d.get(k) or 0} {k}" for k in ("done", "failed", "cancelled", "pending")
+                f"{d.get(k) or 0} {k}"
+                for k in ("done", "failed", "unknown", "cancelled", "pending")
+                if k != "unknown" or d.get(k)
             )
             return "finish", f"run {e.run_id} {d.get('status')}: {counts}"
         return None

@@ -23,7 +23,9 @@ from ._observers import EventLines, PlainProgress
 from ._protocols import Event, Observer
 
 RUN_ROW = "(run)"
-_FINAL_STATES = {"done": "ok", "skipped": "ok", "failed": "failed", "cancelled": "cancelled"}
+_FINAL_STATES = {
+    "done": "ok", "skipped": "ok", "failed": "failed", "unknown": "failed", "cancelled": "cancelled"
+}  # fmt: skip
 _LINE_STYLES = {"done": "green", "FAILED": "bold red", "retry": "yellow", "undo": "magenta"}
 
 

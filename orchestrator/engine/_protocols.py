@@ -47,9 +47,20 @@ class Driver(Protocol):
         useless). Read-only checks (``preflight``, ``verify``) return False: they always run."""
         ...
 
-    def apply(self, action: Action, timeout_s: float) -> StepResult:
+    def apply(self, action: Action, timeout_s: float, step_id: str = "") -> StepResult:
         """Make ``action`` take effect, giving up with
-        :class:`~orchestrator.errors.StepTimeout` after ``timeout_s`` plan seconds."""
+        :class:`~orchestrator.errors.StepTimeout` after ``timeout_s`` plan seconds.
+        ``step_id`` (unique per run, action, attempt and step) is recorded on the host, so
+        that a lost answer is asked about (:meth:`recall`), never sent again blindly; a
+        driver raises :class:`~orchestrator.errors.OutcomeUnknown` when the host says the
+        step started and cannot tell how it ended."""
+        ...
+
+    def recall(self, action: Action, step_id: str) -> StepResult | None:
+        """What became of the apply sent as ``step_id``: its result if the host finished it
+        (waiting while it still runs), None if it never started there (and now never will),
+        :class:`~orchestrator.errors.OutcomeUnknown` if it started and its process is gone;
+        a :class:`~orchestrator.errors.TransientError` if the host cannot be asked now."""
         ...
 
     def verify(self, action: Action) -> None:
@@ -102,7 +113,7 @@ class Event:
 EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
     # run level
     "run_started": ("plan", "actions", "forks", "resumed", "window_end"),
-    "run_finished": ("status", "done", "failed", "cancelled", "pending", "failures"),
+    "run_finished": ("status", "done", "failed", "unknown", "cancelled", "pending", "failures"),
     "window_wait": ("until",),  # the window has not opened yet
     "window_closing": ("reason",),  # no more new work; finishing open work to a safe point
     "budget_spent": ("failures", "max_failures", "failed_hosts", "reason", "limits"),
@@ -111,7 +122,7 @@ EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
     "action_started": ("kind", "phase", "estimate_s"),
     "action_skipped": ("reason",),  # probe found it already in effect; barrier; if-required
     "attempt_failed": ("attempt", "error_class", "message", "exit_code", "retry_in_s"),
-    "action_finished": ("outcome", "attempts", "duration_s"),  # outcome: done|failed
+    "action_finished": ("outcome", "attempts", "duration_s"),  # outcome: done|failed|unknown
     "action_cancelled": ("reason",),  # its branch stopped
     "compensation": ("for_action", "outcome", "message"),  # putting a branch back in service
 }

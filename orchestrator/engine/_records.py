@@ -8,19 +8,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Action states. ``done`` and ``skipped`` (already in effect, or nothing to do) are final
-#: successes; ``failed`` and ``cancelled`` (its branch stopped) are final; ``pending`` and
-#: ``running`` are not.
-ACTION_STATES = ("pending", "running", "done", "skipped", "failed", "cancelled")
+#: successes; ``failed``, ``unknown`` (it ran, or may have, and how it ended is not known:
+#: the operator checks the host) and ``cancelled`` (its branch stopped) are final;
+#: ``pending`` and ``running`` are not.
+ACTION_STATES = ("pending", "running", "done", "skipped", "failed", "unknown", "cancelled")
 FINAL_OK = frozenset({"done", "skipped"})
-FINAL = frozenset({"done", "skipped", "failed", "cancelled"})
+FINAL = frozenset({"done", "skipped", "failed", "unknown", "cancelled"})
+#: Final states that stop a branch and count against the failure budget.
+FAILED = frozenset({"failed", "unknown"})
 
 #: Run statuses. ``paused`` stopped at a safe point (window closed, or budget spent with
 #: work left) and can be resumed; ``running`` after a crash means "interrupted".
 RUN_STATUSES = ("running", "done", "failed", "paused")
 
-#: Steps of an attempt: ``probe`` (already in effect?), ``apply``, ``verify``, and
-#: ``compensate`` (putting a branch back in a serving state).
-STEPS = ("probe", "apply", "verify", "compensate")
+#: Steps of an attempt: ``probe`` (already in effect?), ``apply``, ``verify``,
+#: ``compensate`` (putting a branch back in a serving state), and ``recall`` (asking the
+#: host what became of an earlier attempt's apply whose answer was lost).
+STEPS = ("probe", "apply", "verify", "compensate", "recall")
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,9 @@ class ActionRecord:
 class AttemptRecord:
     """One step of one attempt at an action, as journaled.
 
-    ``outcome``: ``ok``, ``already`` (probe: in effect), ``no`` (probe: not in effect),
-    ``transient``, ``fatal`` or ``timeout``. ``output_digest`` is ``sha256:<hex>`` of the
+    ``outcome``: ``ok``, ``already`` (probe: in effect), ``no`` (probe: not in effect;
+    recall: never started), ``transient``, ``fatal``, ``timeout`` or ``unknown`` (the
+    host cannot tell how the step ended). ``output_digest`` is ``sha256:<hex>`` of the
     output, never the output itself."""
 
     action_id: str

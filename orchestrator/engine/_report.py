@@ -19,10 +19,10 @@ RUN_HOST = "(run)"
 COMPENSATE = "compensate/"
 _LIST_CAP = 30
 _HOST_ROWS = 40
-_HOST_STATES = ("done", "skipped", "failed", "cancelled", "pending")  # running counts as pending
+_HOST_STATES = ("done", "skipped", "failed", "unknown", "cancelled", "pending")  # running: pending
 _READ_ONLY = frozenset({"preflight", "verify", "barrier"})
-_RAN = frozenset({"done", "failed", "running"})
-_ATTENTION = {"failed": 0, "partial": 1, "untouched": 2, "upgraded": 3}
+_RAN = frozenset({"done", "failed", "unknown", "running"})
+_ATTENTION = {"unknown": 0, "failed": 0, "partial": 1, "untouched": 2, "upgraded": 3}
 _DEFAULT_REASON = {"pending": "not started", "running": "interrupted while running"}
 
 
@@ -41,7 +41,7 @@ def _last_errors(attempts: Sequence[AttemptRecord]) -> tuple[dict[str, str], dic
     tries: dict[str, int] = {}
     for at in sorted(attempts, key=lambda a: (a.attempt, a.started_at)):
         tries[at.action_id] = max(tries.get(at.action_id, 0), at.attempt)
-        if at.outcome in ("transient", "fatal", "timeout"):
+        if at.outcome in ("transient", "fatal", "timeout", "unknown"):
             text = ": ".join(x for x in (at.error_class, at.message) if x) or at.outcome
             errors[at.action_id] = text
     return errors, tries
@@ -78,9 +78,12 @@ def _new_host() -> dict[str, Any]:
 
 
 def _outcome(h: Mapping[str, Any], changed: bool) -> str:
-    """``failed`` (an action failed), ``upgraded`` (all done or already in effect),
+    """``unknown`` (an action's outcome is unknown: check the host), ``failed`` (an action
+    failed), ``upgraded`` (all done or already in effect),
     ``partial`` (something that changes the host ran) or ``untouched`` (at most read-only
     checks ran)."""
+    if h["unknown"]:
+        return "unknown"
     if h["failed"]:
         return "failed"
     if h["done"] + h["skipped"] == h["actions"]:
@@ -170,7 +173,7 @@ def build_report(
         "ended": _iso(ended),
         "duration_s": round(ended - started, 3),
         "counts": counts,
-        "failures": failures if isinstance(failures, int) else counts["failed"],
+        "failures": failures if isinstance(failures, int) else counts["failed"] + counts["unknown"],
         "hosts": hosts,
         "actions": rows,
         "done": done,
@@ -210,7 +213,10 @@ def _by_host(items: Sequence[Mapping[str, Any]], cap: int = _LIST_CAP) -> list[s
     groups: dict[str, Counter[str]] = defaultdict(Counter)
     for item in items:
         groups[item["host"]][item["state"]] += 1
-    order = sorted(groups, key=lambda h: not (groups[h]["failed"] or groups[h]["running"]))
+    order = sorted(
+        groups,
+        key=lambda h: not (groups[h]["failed"] or groups[h]["unknown"] or groups[h]["running"]),
+    )
     lines = [f"  {h}: {sum(groups[h].values())} ({_states(groups[h])})" for h in order]
     if len(lines) > cap:
         rest: Counter[str] = Counter()
@@ -300,7 +306,7 @@ def render_report(report: Mapping[str, Any]) -> str:
             ["action", "state", "reason"], [[x["id"], x["state"], x["reason"]] for x in left], set()
         )
     else:  # failures and interruptions one by one, the rest by host
-        worst = [x for x in left if x["state"] in ("failed", "running")]
+        worst = [x for x in left if x["state"] in ("failed", "unknown", "running")]
         out += [f"  {x['id']}  {x['state']}  {x['reason']}" for x in worst[:_LIST_CAP]]
         if len(worst) > _LIST_CAP:
             out.append(f"  … {len(worst) - _LIST_CAP} more failed or interrupted (by host below)")

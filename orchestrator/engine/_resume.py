@@ -12,14 +12,15 @@ from ._records import FINAL_OK, ActionRecord
 
 
 def requeue_failed(journal: Journal, run_id: str, at: float) -> int:
-    """Set the failed and cancelled plan actions of ``run_id`` back to pending (``resume
-    --retry-failed``); returns how many. Compensating actions keep their record. The failure
-    budget counts afresh (the operator fixed the cause)."""
+    """Set the failed, unknown (the operator checked the host) and cancelled plan actions
+    of ``run_id`` back to pending (``resume --retry-failed``); returns how many.
+    Compensating actions keep their record. The failure budget counts afresh (the operator
+    fixed the cause)."""
     count = 0
     with journal.transaction():
         journal.clear_budget(run_id)
         for aid, rec in journal.actions(run_id).items():
-            if rec.state in ("failed", "cancelled") and not aid.startswith(PREFIX):
+            if rec.state in ("failed", "unknown", "cancelled") and not aid.startswith(PREFIX):
                 journal.finish_action(run_id, aid, "pending", at, "re-queued by --retry-failed")
                 count += 1
     return count

@@ -33,7 +33,7 @@ def _controller(journal: Journal, run_id: str) -> str | None:
 
 def status_document(journal: Journal, run_id: str) -> dict[str, Any]:
     """A run's state as JSON: status, the controller running it (if any), counts, running,
-    failed and compensating actions."""
+    failed, unknown-outcome and compensating actions."""
     run = journal.run(run_id)
     controller = _controller(journal, run_id) if run.status == "running" else None
     actions = journal.actions(run_id)
@@ -46,6 +46,11 @@ def status_document(journal: Journal, run_id: str) -> dict[str, Any]:
         {"id": a, "message": r.message, "attempts": r.attempts}
         for a, r in actions.items()
         if r.state == "failed"
+    ]
+    unknown = [
+        {"id": a, "message": r.message, "attempts": r.attempts}
+        for a, r in actions.items()
+        if r.state == "unknown"
     ]
     compensations = [
         {"id": a, "state": r.state, "message": r.message}
@@ -64,6 +69,7 @@ def status_document(journal: Journal, run_id: str) -> dict[str, Any]:
         "counts": counts,
         "running": running,
         "failed": failed,
+        "unknown": unknown,
         "compensations": compensations,
         "summary": dict(run.summary),
     }
@@ -90,6 +96,11 @@ def render_status(doc: dict[str, Any]) -> str:
     if doc["failed"]:
         lines.append("  failed:")
         lines.extend(f"    {f['id']}: {f['message']}" for f in doc["failed"])
+    if doc.get("unknown"):
+        lines.append(
+            "  outcome unknown (not repeated; check the host, then resume --retry-failed):"
+        )
+        lines.extend(f"    {f['id']}: {f['message']}" for f in doc["unknown"])
     if doc["compensations"]:
         lines.append("  put back in service:")
         lines.extend(

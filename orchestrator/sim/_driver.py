@@ -3,7 +3,13 @@
 ``apply`` runs in three parts: under the lock, check preconditions and mark in-flight state
 (memory only); sleep the action's duration outside the lock; under the lock again, release
 the in-flight state, apply the effect and commit it in one transaction. A controller killed
-while sleeping leaves nothing behind, like a command that never reached the host."""
+while sleeping leaves nothing behind, like a command that never reached the host.
+
+Each finished apply's result is remembered under its step id (in memory: an apply the
+controller did not see finish left nothing behind, so it "never started"), for
+:meth:`SimDriver.recall`. A ``lost_answer`` fault applies the step, then loses its answer
+and its host-side record: the driver raises :class:`~orchestrator.errors.OutcomeUnknown`,
+as the transports do when the interpreter died with the step's record saying "started"."""
 
 from __future__ import annotations
 
@@ -11,7 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..engine._protocols import StepResult
-from ..errors import FatalError, HostUnreachable, StepTimeout, TransientError, VerificationFailed
+from ..errors import (
+    FatalError,
+    HostUnreachable,
+    OutcomeUnknown,
+    StepTimeout,
+    TransientError,
+    VerificationFailed,
+)
 from ..plan import Action
 from . import _checks, _verbs_build, _verbs_cluster, _verbs_host, _verbs_system  # noqa: F401
 from ._health import host_up
@@ -38,6 +51,7 @@ class SimDriver:
 
     def __init__(self, twin: Twin) -> None:
         self._t = twin
+        self._results: dict[str, StepResult] = {}
 
     def live_facts(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """Live nodes, group owners, pool members, and the hosts that do not answer."""
@@ -84,8 +98,26 @@ class SimDriver:
                 return
         raise VerificationFailed(f"{action.id}: the {action.kind} did not take effect")
 
-    def apply(self, action: Action, timeout_s: float) -> StepResult:
+    def apply(self, action: Action, timeout_s: float, step_id: str = "") -> StepResult:
         """Run the action for its (simulated) duration and apply its effect."""
+        result = self._apply(action, timeout_s)
+        with self._t.lock:
+            if self._t.take_first(action, "lost_answer"):
+                raise OutcomeUnknown(
+                    f"{action.host}: the interpreter died while running the step; its record "
+                    "says it started, not how it ended"
+                )
+            if step_id:
+                self._results[step_id] = result
+        return result
+
+    def recall(self, action: Action, step_id: str) -> StepResult | None:
+        """The remembered result of the apply ``step_id``, or None (it never started)."""
+        with self._t.lock:
+            self._reach(action, _verb(action))
+            return self._results.get(step_id)
+
+    def _apply(self, action: Action, timeout_s: float) -> StepResult:
         t, v = self._t, _verb(action)
         with t.lock:
             self._reach(action, v)

@@ -14,7 +14,7 @@ from ..plan import Action, Plan
 from ..schema import did_you_mean
 from ..sourcemap import LocList, LocMap, load_yaml
 
-EFFECTS = ("exit_codes", "unreachable", "transient", "reboot", "fail")
+EFFECTS = ("exit_codes", "unreachable", "transient", "lost_answer", "reboot", "fail")
 KEYS = ("host", "action", *EFFECTS, "factor", "files_in_use")
 INSTALLER_KINDS = frozenset({"install", "uninstall"})
 
@@ -133,7 +133,7 @@ def _effect(f: Fault, m: LocMap, effect: str, actions: list[Action]) -> Fault:
             )
         ids = frozenset(a.id for a in actions if a.kind in INSTALLER_KINDS)
         return _replace(f, ids, exit_codes=tuple(value), count=len(value), files_in_use=fiu)
-    if effect in ("unreachable", "transient"):
+    if effect in ("unreachable", "transient", "lost_answer"):
         unlimited = effect == "unreachable" and value is True
         if not unlimited and not (_is_int(value) and value >= 1):
             what = "true or a positive integer" if effect == "unreachable" else "a positive integer"

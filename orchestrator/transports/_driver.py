@@ -9,12 +9,18 @@ shell answers) until the step's timeout.
 
 On Windows the verb library is sent once per host (the persistent interpreter keeps it in
 its runspace) and each step sends only its one-line call; if the interpreter was replaced
-and has lost the library, it is sent again and the step retried once. On Linux each request
-runs in a fresh ``sh``, so the library travels with every call.
+and has lost the library, it is sent again and the step retried once (under a second step
+id derived from the first: the first one's record says it failed at once). On Linux each
+request runs in a fresh ``sh``, so the library travels with every call.
+
+Every apply is sent with the engine's step id, so the host records it and runs it at most
+once; :meth:`TransportDriver.recall` asks the host what became of one (docs/engine.md,
+"Exactly once"). Patch-level steps keep their own transaction and recovery instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -24,7 +30,7 @@ from ..engine._protocols import Clock, StepResult
 from ..errors import FatalError, StepTimeout, TransientError, VerificationFailed
 from ..plan import Action
 from ..service_names import service_name_problem
-from ._frame import TIMEOUT_EXIT
+from ._frame import DUPLICATE_EXIT, TIMEOUT_EXIT
 from ._protocol import Result, Transport
 from ._quote import ps_quote
 
@@ -101,7 +107,7 @@ class TransportDriver:
             raise FatalError(f"cannot load the verb library on {host}: {reason}")
         self._loaded.add(host)
 
-    def _call(self, action: Action, step: str, timeout: float) -> Result:
+    def _call(self, action: Action, step: str, timeout: float, step_id: str = "") -> Result:
         host = self._target(action)
         if host is None:
             raise FatalError(f"{action.kind} {action.id} names no host to run on")
@@ -110,16 +116,36 @@ class TransportDriver:
         windows = self._platform(host) != "linux"
         if windows and host not in self._loaded:
             self._load_library(host, transport)
-        result = transport.run(script, timeout=timeout)
+        result = transport.run(script, timeout=timeout, step=step_id or None)
+        if step_id and result.exit_code == DUPLICATE_EXIT and "already received" in result.stderr:
+            # sent before, by an earlier session (a compensation resumed from attempt 0):
+            # the host's record of that sending is the answer
+            recalled = transport.recall(step_id, timeout=CHECK_TIMEOUT_S)
+            if recalled is None:
+                raise TransientError(f"{host}: step {step_id} was voided; a new attempt is needed")
+            result = recalled
         if windows and result.exit_code != 0 and _library_missing(result.stderr):
             self._load_library(host, transport)
-            result = transport.run(script, timeout=timeout)
-        if result.exit_code == TIMEOUT_EXIT:
-            raise StepTimeout(f"{step} did not finish within {timeout:.0f} s", exit_code=124)
-        if result.exit_code != 0:
-            message = _first_line(result.stderr) or f"the {step} verb failed"
-            raise FatalError(message, exit_code=result.exit_code, output=result.stderr)
-        return result
+            result = transport.run(script, timeout=timeout, step=_again(step_id) or None)
+        return _checked(result, step, timeout)
+
+    def recall(self, action: Action, step_id: str) -> StepResult | None:
+        """What became of the apply sent as ``step_id``: the host's recorded result (None if
+        it never started; OutcomeUnknown if it started and its process is gone)."""
+        host = self._target(action)
+        if host is None or self._local(action) or self._patch(action) is not None:
+            return None
+        transport = self._transport(host)
+        result = transport.recall(step_id, timeout=CHECK_TIMEOUT_S)
+        windows = self._platform(host) != "linux"
+        if windows and result is not None and result.exit_code and _library_missing(result.stderr):
+            result = transport.recall(_again(step_id), timeout=CHECK_TIMEOUT_S)
+        if result is None:
+            return None
+        payload = _checked(result, "apply", CHECK_TIMEOUT_S).payload
+        if action.kind == "reboot" and payload.get("rebooting", True):
+            self._wait_until_back(action, self.clock.now() + CHECK_TIMEOUT_S)
+        return _step_result(payload, action.kind)
 
     def _patch(self, action: Action) -> PatchStep | None:
         """The patch-level step of ``action`` (one with ``install_dir``), else None."""
@@ -148,8 +174,9 @@ class TransportDriver:
             return patch.probe()
         return bool(self._call(action, "probe", CHECK_TIMEOUT_S).payload.get("in_effect"))
 
-    def apply(self, action: Action, timeout_s: float) -> StepResult:
-        """Run the verb; for a reboot, wait until the host is back."""
+    def apply(self, action: Action, timeout_s: float, step_id: str = "") -> StepResult:
+        """Run the verb (recorded on the host as ``step_id``); for a reboot, wait until the
+        host is back."""
         if self._local(action):
             if action.params.get("check") == "acknowledged":
                 return StepResult(0, f"acknowledged: {action.params.get('statement', '')}")
@@ -157,17 +184,10 @@ class TransportDriver:
         if (patch := self._patch(action)) is not None:
             return patch.apply()
         deadline = self.clock.now() + timeout_s
-        payload = self._call(action, "apply", timeout_s).payload
+        payload = self._call(action, "apply", timeout_s, step_id).payload
         if action.kind == "reboot" and payload.get("rebooting", True):
             self._wait_until_back(action, deadline)
-        data = {"reboot_required": bool(payload.get("reboot_required", False))}
-        if action.kind in ("stop_services", "start_services"):
-            data.update(service_data(payload))
-        return StepResult(
-            exit_code=int(payload.get("exit_code", 0)),
-            output=str(payload.get("output", "")),
-            data=data,
-        )
+        return _step_result(payload, action.kind)
 
     def _wait_until_back(self, action: Action, deadline: float) -> None:
         last = "the host did not answer"
@@ -249,6 +269,32 @@ def _listed(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+def _checked(result: Result, step: str, timeout: float) -> Result:
+    """``result`` if the verb succeeded, else the StepError its exit code means."""
+    if result.exit_code == TIMEOUT_EXIT:
+        raise StepTimeout(f"{step} did not finish within {timeout:.0f} s", exit_code=124)
+    if result.exit_code != 0:
+        message = _first_line(result.stderr) or f"the {step} verb failed"
+        raise FatalError(message, exit_code=result.exit_code, output=result.stderr)
+    return result
+
+
+def _step_result(payload: Mapping[str, Any], kind: str) -> StepResult:
+    data = {"reboot_required": bool(payload.get("reboot_required", False))}
+    if kind in ("stop_services", "start_services"):
+        data.update(service_data(payload))
+    return StepResult(
+        exit_code=int(payload.get("exit_code", 0)),
+        output=str(payload.get("output", "")),
+        data=data,
+    )
+
+
+def _again(step_id: str) -> str:
+    """The step id of a second sending after the library was reloaded ("" stays "")."""
+    return hashlib.sha256(f"again:{step_id}".encode()).hexdigest()[:32] if step_id else ""
 
 
 def _library_missing(stderr: str) -> bool:

@@ -23,6 +23,9 @@ the old one has to be abandoned (a step that ignored Stop). Before each request
   ``$global:LASTEXITCODE`` or throw instead (the verb library never calls ``exit``);
 - payload: ``$OrchPayload`` through ``ConvertTo-Json -Depth 8 -Compress``.
 
+**Records.** A request with a step id is recorded on the host before and after it runs,
+and an ask answers from that record (:mod:`._interp_ps_records`).
+
 Everything is UTF-8 (``[Console]::OutputEncoding``), every answer is one line, flushed.
 :func:`PS_ONE_SHOT` is the same handler run once in a fresh ``powershell.exe`` (when the
 persistent interpreter died): its text goes through the same bootstrap.
@@ -33,6 +36,7 @@ from __future__ import annotations
 import base64
 
 from ._frame import encode_request
+from ._interp_ps_records import PS_RECORDS
 from ._quote import ps_quote
 
 #: First line of a script the interpreter keeps and replays into a fresh runspace.
@@ -46,12 +50,37 @@ PS_BOOTSTRAP = (
     ". ([ScriptBlock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($l))))"
 )
 
-_HANDLER = r"""
+_HANDLER = (
+    PS_RECORDS
+    + r"""
 $ErrorActionPreference = 'Stop'
 $OrchUtf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
 [Console]::OutputEncoding = $OrchUtf8
 $OrchLibrary = $null
 $OrchRunspace = $null
+$OrchRecords = [Environment]::GetFolderPath('LocalApplicationData')
+$OrchRecords = $OrchRecords + '\orchestrator\requests'
+try {
+    [void][System.IO.Directory]::CreateDirectory($OrchRecords)
+    $old = [DateTime]::UtcNow.AddDays(-14)
+    foreach ($f in [System.IO.Directory]::GetFiles($OrchRecords)) {
+        if ([System.IO.File]::GetLastWriteTimeUtc($f) -lt $old) { [System.IO.File]::Delete($f) }
+    }
+} catch {
+    $OrchRecords = $null
+}
+
+function Write-OrchAsk {
+    param([string]$Id, [string]$Step)
+    $state = Get-OrchStepState -Step $Step
+    $line = ''
+    if ($state -eq 'finished') {
+        $path = $script:OrchRecords + '\' + $Step + '.answer'
+        $line = [System.IO.File]::ReadAllText($path).Trim()
+    }
+    $payload = '{"state": "' + $state + '", "answer": "' + $line + '"}'
+    Write-OrchAnswer -Id $Id -Code 0 -Out '' -Err '' -Payload $payload
+}
 
 function ConvertTo-OrchField {
     param([string]$Text)
@@ -60,10 +89,13 @@ function ConvertTo-OrchField {
 }
 
 function Write-OrchAnswer {
-    param([string]$Id, [int]$Code, [string]$Out, [string]$Err, [string]$Payload)
+    param([string]$Id, [int]$Code, [string]$Out, [string]$Err, [string]$Payload,
+        [string]$Step = '')
     $fields = @('ORCH1-END', $Id, [string]$Code, (ConvertTo-OrchField $Out),
         (ConvertTo-OrchField $Err), (ConvertTo-OrchField $Payload))
-    [Console]::Out.Write(($fields -join ' ') + "`n")
+    $text = ($fields -join ' ') + "`n"
+    if ($Step) { Save-OrchAnswer -Step $Step -Text $text }
+    [Console]::Out.Write($text)
     [Console]::Out.Flush()
 }
 
@@ -105,7 +137,19 @@ function Get-OrchInnerMessage {
 }
 
 function Invoke-OrchRequest {
-    param([string]$Id, [int]$Timeout, [string]$Script)
+    param([string]$Id, [int]$Timeout, [string]$Script, [string]$Step = '')
+    if ($Step) {
+        try {
+            if ($null -eq $script:OrchRecords) { throw 'no record directory' }
+            $started = 'started {0} {1}' -f $PID, [DateTime]::UtcNow.Ticks
+            New-OrchRecord -Path ($script:OrchRecords + '\' + $Step) -Text $started
+        } catch {
+            $why = 'orchestrator: step {0} was already received by this host, or cannot be recorded'
+            $message = ($why -f $Step) + "; not run`n"
+            Write-OrchAnswer -Id $Id -Code 125 -Out '' -Err $message -Payload ''
+            return
+        }
+    }
     if ($Script.StartsWith('# orchestrator verb library')) { $script:OrchLibrary = $Script }
     if ($null -eq $script:OrchRunspace -or
         [string]$script:OrchRunspace.RunspaceStateInfo.State -ne 'Opened') {
@@ -168,14 +212,26 @@ function Invoke-OrchRequest {
     $ps.Dispose()
     $errText = ''
     if ($lines.Count -gt 0) { $errText = ($lines -join "`n") + "`n" }
-    Write-OrchAnswer -Id $Id -Code $code -Out $text.ToString() -Err $errText -Payload $payload
+    Write-OrchAnswer -Id $Id -Code $code -Out $text.ToString() -Err $errText -Payload $payload `
+        -Step $Step
 }
 
 function Invoke-OrchLine {
     param([string]$Line)
     $parts = $Line.Trim().Split(' ')
-    if ($parts.Count -ne 4 -or $parts[0] -ne 'ORCH1' -or $parts[1] -notmatch '^[0-9a-f]+$') {
+    if ($parts.Count -eq 3 -and $parts[0] -eq 'ORCH1-ASK' -and $parts[1] -match '^[0-9a-f]+$' -and
+        $parts[2] -match '^[0-9a-f]{32}$') {
+        Write-OrchAsk -Id $parts[1] -Step $parts[2]
         return
+    }
+    if (($parts.Count -ne 4 -and $parts.Count -ne 5) -or $parts[0] -ne 'ORCH1' -or
+        $parts[1] -notmatch '^[0-9a-f]+$') {
+        return
+    }
+    $step = ''
+    if ($parts.Count -eq 5) {
+        if ($parts[4] -notmatch '^[0-9a-f]{32}$') { return }
+        $step = $parts[4]
     }
     $timeout = 0
     if (-not [int]::TryParse($parts[2], [ref]$timeout)) { return }
@@ -190,14 +246,15 @@ function Invoke-OrchLine {
         return
     }
     try {
-        Invoke-OrchRequest -Id $parts[1] -Timeout $timeout -Script $text
+        Invoke-OrchRequest -Id $parts[1] -Timeout $timeout -Script $text -Step $step
     } catch {
         $script:OrchRunspace = $null
         $message = 'orchestrator: ' + $_.Exception.Message + "`n"
-        Write-OrchAnswer -Id $parts[1] -Code 1 -Out '' -Err $message -Payload ''
+        Write-OrchAnswer -Id $parts[1] -Code 1 -Out '' -Err $message -Payload '' -Step $step
     }
 }
 """
+)
 
 _LOOP = r"""
 while ($true) {

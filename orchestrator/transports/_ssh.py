@@ -4,9 +4,12 @@ Every :meth:`SSHTransport.run` is one request line to ONE long-lived channel tha
 interpreter loop (:mod:`._interp_sh`, started as ``exec sh -c '<loop>'``) and one response
 line back (:mod:`._frame`); the loop enforces each step's timeout itself and survives it. If
 the loop's channel dies (EOF, exit) or gives no answer within ``timeout + 30`` s, it is
-closed, that one request is sent again over a fresh ``exec_command`` channel running the same
-loop for that request only (so steps must be safe to repeat, as the engine's are), and the
-next call starts a new interpreter. Files move over one reused SFTP session.
+closed and the next call starts a new interpreter. A request without a step id (a probe, a
+verify, a file fact: read-only by contract) is then sent again over a fresh ``exec_command``
+channel running the loop for that request only. A request with a step id (an apply) is
+never sent again: the host is asked what became of it (:mod:`._recall`), and its recorded
+answer is taken, or the step is reported as never started (a transient error: a new attempt
+is safe) or as of unknown outcome. Files move over one reused SFTP session.
 
 On a Windows host running OpenSSH (``interpreter="powershell"``) the loop is the PowerShell
 interpreter (:mod:`._interp_ps`): started with its short ``-EncodedCommand`` bootstrap, which
@@ -28,8 +31,9 @@ from typing import Any
 import paramiko
 
 from ..errors import FatalError, HostUnreachable, StepError, StepTimeout, TransientError
-from ._frame import TIMEOUT_EXIT, FrameError, Response, encode_request, new_id
+from ._frame import TIMEOUT_EXIT, FrameError, Response, encode_ask, encode_request, new_id
 from ._protocol import Result
+from ._recall import after_loss, recall
 from ._ssh_channel import Deadline, FramedChannel, start_command
 from ._ssh_connect import Credentials, Endpoint, connect
 from ._ssh_facts import FileFacts, facts_script, parse_facts
@@ -95,6 +99,8 @@ class SSHTransport:
         #: How many interpreters were started, and how many requests fell back to exec.
         self.interpreter_starts = 0
         self.fallbacks = 0
+        #: How many lost answers were taken from the host's record instead.
+        self.recalled = 0
 
     def __repr__(self) -> str:
         ep = self._ep
@@ -102,12 +108,23 @@ class SSHTransport:
 
     # -- running scripts -------------------------------------------------------------------
 
-    def run(self, script: str, *, timeout: float) -> Result:
-        """Run ``script`` with ``sh`` on the host; :class:`StepTimeout` if it overruns."""
+    def run(self, script: str, *, timeout: float, step: str | None = None) -> Result:
+        """Run ``script`` with ``sh`` on the host; :class:`StepTimeout` if it overruns. With
+        ``step`` the host records it and it runs at most once (see the module doc)."""
         with self._lock:
             start = time.monotonic()
-            resp = self._request(script, timeout)
+            resp = self._request(script, timeout, step)
             duration = time.monotonic() - start
+        return self._result(resp, timeout, duration)
+
+    def recall(self, step: str, *, timeout: float) -> Result | None:
+        """What became of the request recorded as ``step`` (see the Transport protocol)."""
+        with self._lock:
+            start = time.monotonic()
+            resp = recall(self.host, step, lambda: self._ask(step), start + timeout)
+        return None if resp is None else self._result(resp, timeout, time.monotonic() - start)
+
+    def _result(self, resp: Response, timeout: float, duration: float) -> Result:
         if resp.exit_code == TIMEOUT_EXIT:
             raise StepTimeout(
                 f"{self.host}: the step overran its {timeout:g} s timeout and was stopped",
@@ -130,10 +147,15 @@ class SSHTransport:
             )
         return parse_facts(paths, result.stdout)
 
-    def _request(self, script: str, timeout: float) -> Response:
+    def _request(self, script: str, timeout: float, step: str | None) -> Response:
         transport = self._connection()
         request_id = new_id()
-        line = encode_request(request_id, script, timeout)
+        line = encode_request(request_id, script, timeout, step)
+        if step is not None and not self._persistent:
+            try:
+                return self._exec_once(transport, request_id, line, timeout)
+            except TransientError as exc:
+                return self._lost(step, _deadline(timeout), exc.message)
         if self._persistent:
             try:
                 interp = self._interpreter_channel(transport)
@@ -152,11 +174,25 @@ class SSHTransport:
                 self._drop_interpreter()
                 raise
             self._drop_interpreter()
+            if step is not None:
+                return self._lost(step, _deadline(timeout), why)
             if not transport.is_active():
                 raise self._failure(transport, "while running a step")
             self.fallbacks += 1
             log.warning("%s: %s; running this step over a new channel", self.host, why)
         return self._exec_once(transport, request_id, line, timeout)
+
+    def _lost(self, step: str, deadline: float, why: str) -> Response:
+        """The answer to the request recorded as ``step`` was lost: ask the host."""
+        resp = after_loss(self.host, step, lambda: self._ask(step), deadline, why)
+        self.recalled += 1
+        return resp
+
+    def _ask(self, step: str) -> Response:
+        """One ask about ``step``, over a fresh channel running the loop for it alone."""
+        transport = self._connection()
+        request_id = new_id()
+        return self._exec_once(transport, request_id, encode_ask(request_id, step), 30.0)
 
     def _exec_once(self, transport: Any, request_id: str, line: bytes, timeout: float) -> Response:
         """One request over a fresh exec channel running the loop for that request only."""

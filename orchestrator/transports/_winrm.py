@@ -5,10 +5,14 @@ Every :meth:`WinRMTransport.run` is one Send (the request line of :mod:`._frame`
 Receives until the response line: about 2 HTTP requests per step, no process per step, and
 scripts of any length (they travel over stdin, never on a command line). Operation timeouts
 during a long step are normal: Receive again until the step's deadline. When the interpreter
-exits without answering, that one request is sent again to a fresh interpreter command that
-runs it alone (steps must be safe to repeat, as the engine's are), and the next call starts a
-new persistent interpreter. A shell that is gone (reboot, expiry, service restart) is
-reopened transparently when the request had not reached it.
+exits without answering, a request without a step id (read-only by contract) is sent again
+to a fresh interpreter command that runs it alone, and the next call starts a new
+persistent interpreter. A request with a step id (an apply) is never sent again once it may
+have reached the host (its answer lost: an HTTP response that never came, the interpreter
+gone, no answer by the deadline): the host is asked what became of it (:mod:`._recall`,
+each ask a one-shot interpreter command, leaving the old interpreter alone while its step
+may still run). A shell that is gone (reboot, expiry, service restart) is reopened
+transparently when the request had not reached it.
 
 Security: https on 5986 with certificate validation by default; plain http, and Basic
 authentication, are refused unless ``allow_unencrypted=True`` is given explicitly. NTLM,
@@ -32,8 +36,9 @@ from ..facts import Connection
 from . import _winrm_files
 from ._clixml import decode as decode_clixml
 from ._clixml import is_clixml
-from ._frame import TIMEOUT_EXIT, FrameError, Response, encode_request, new_id
+from ._frame import TIMEOUT_EXIT, FrameError, Response, encode_ask, encode_request, new_id
 from ._protocol import Result
+from ._recall import after_loss, recall
 from ._winrm_errors import check_settings, classify, quota_exceeded, shell_gone
 from ._winrm_interp import Deadline, FramedCommand, launch
 from ._winrm_shell import WinRMShell
@@ -123,6 +128,8 @@ class WinRMTransport:
         #: How many persistent interpreters were started, and requests that fell back.
         self.interpreter_starts = 0
         self.fallbacks = 0
+        #: How many lost answers were taken from the host's record instead.
+        self.recalled = 0
 
     @classmethod
     def from_connection(
@@ -152,13 +159,24 @@ class WinRMTransport:
 
     # -- running scripts -------------------------------------------------------------------
 
-    def run(self, script: str, *, timeout: float) -> Result:
+    def run(self, script: str, *, timeout: float, step: str | None = None) -> Result:
         """Run ``script`` in the host's PowerShell interpreter; :class:`StepTimeout` if it
-        overruns ``timeout`` seconds (the interpreter lives on)."""
+        overruns ``timeout`` seconds (the interpreter lives on). With ``step`` the host
+        records it and it runs at most once (see the module doc)."""
         with self._lock:
             start = time.monotonic()
-            resp = self._request(script, timeout, start + timeout + self._grace)
+            resp = self._request(script, timeout, start + timeout + self._grace, step)
             duration = time.monotonic() - start
+        return self._result(resp, timeout, duration)
+
+    def recall(self, step: str, *, timeout: float) -> Result | None:
+        """What became of the request recorded as ``step`` (see the Transport protocol)."""
+        with self._lock:
+            start = time.monotonic()
+            resp = recall(self.host, step, lambda: self._ask(step), start + timeout)
+        return None if resp is None else self._result(resp, timeout, time.monotonic() - start)
+
+    def _result(self, resp: Response, timeout: float, duration: float) -> Result:
         stderr = decode_clixml(resp.stderr) if is_clixml(resp.stderr) else resp.stderr
         if resp.exit_code == TIMEOUT_EXIT:
             raise StepTimeout(
@@ -168,9 +186,11 @@ class WinRMTransport:
             )
         return Result(resp.exit_code, resp.stdout, stderr, duration, resp.payload)
 
-    def _request(self, script: str, timeout: float, deadline: float) -> Response:
+    def _request(
+        self, script: str, timeout: float, deadline: float, step: str | None = None
+    ) -> Response:
         request_id = new_id()
-        line = encode_request(request_id, script, timeout)
+        line = encode_request(request_id, script, timeout, step)
         for attempt in (1, 2):
             interp = self._interpreter()
             try:
@@ -184,12 +204,22 @@ class WinRMTransport:
                 )
                 if shell_gone(exc):
                     self._shell.forget()
+                if step is not None and not refused:
+                    return self._lost(step, deadline, self._error(exc, "sending a step").message)
                 if attempt == 2 or not refused:
                     raise self._error(exc, "sending a step") from None
                 log.info("%s: the interpreter or shell is gone; starting afresh", self.host)
-        resp = self._read(interp, request_id, deadline)
+        try:
+            resp = self._read(interp, request_id, deadline)
+        except StepError as exc:
+            if step is None:
+                raise
+            return self._lost(step, deadline, exc.message)
         if resp is not None:
             return resp
+        if step is not None:
+            self._drop_interpreter(signal=True)
+            return self._lost(step, deadline, f"the interpreter exited (exit {interp.exit_code})")
         why = decode_clixml(interp.stderr_tail)[-300:].strip() or "no message"
         log.warning(
             "%s: the interpreter exited (%s, exit %s); running this step in a fresh one",
@@ -217,6 +247,17 @@ class WinRMTransport:
             if shell_gone(exc):
                 self._shell.forget()
             raise self._error(exc, "waiting for a step's output") from None
+
+    def _lost(self, step: str, deadline: float, why: str) -> Response:
+        """The answer to the request recorded as ``step`` was lost: ask the host."""
+        resp = after_loss(self.host, step, lambda: self._ask(step), deadline, why)
+        self.recalled += 1
+        return resp
+
+    def _ask(self, step: str) -> Response:
+        """One ask about ``step`` in a one-shot interpreter command."""
+        request_id = new_id()
+        return self._one_shot(request_id, encode_ask(request_id, step), time.monotonic() + 60)
 
     def _one_shot(self, request_id: str, line: bytes, deadline: float) -> Response:
         """The request alone in a fresh interpreter command (stdin closed after it)."""

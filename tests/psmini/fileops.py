@@ -89,8 +89,9 @@ def _ntfs(name: str) -> tuple[str, str]:
 
 
 def file_stream(h: FileOps, handle: int) -> PSObject:
-    """The FileStream ``File.Open`` returns: ``Name``, ``Length``, ``Close()`` and
-    ``Dispose()`` (closing twice is fine; a closed stream's Length throws)."""
+    """The FileStream ``File.Open`` returns: ``Name``, ``Length``, ``Flush([bool])``,
+    ``Close()`` and ``Dispose()`` (closing twice is fine; a closed stream's Length and Flush
+    throw)."""
     canon = h._handles[handle]
     state = {"open": True}
 
@@ -102,6 +103,14 @@ def file_stream(h: FileOps, handle: int) -> PSObject:
             h.close_handle(handle)
         return VOID
 
+    def flush(args: list[Any]) -> Any:
+        """``Flush()`` / ``Flush($true)`` (to disk): the emulated disk has no cache."""
+        if len(args) > 1 or (args and not isinstance(args[0], bool)):
+            raise TypeError("Flush takes no argument or one bool")
+        if not state["open"]:
+            raise NetError("System.ObjectDisposedException", "Cannot access a closed file.")
+        return VOID
+
     def length() -> int:
         if not state["open"]:
             raise NetError("System.ObjectDisposedException", "Cannot access a closed file.")
@@ -111,6 +120,6 @@ def file_stream(h: FileOps, handle: int) -> PSObject:
         "System.IO.FileStream",
         {"Name": canon},
         getters={"Length": length},
-        methods={"Close": close, "Dispose": close},
+        methods={"Close": close, "Dispose": close, "Flush": flush},
         text="System.IO.FileStream",
     )

@@ -2,6 +2,12 @@
 and the two command handlers, :class:`ScriptedCommand` (fixed answers) and
 :class:`InterpreterEmulator` (the persistent interpreter speaking :mod:`._frame`).
 
+The emulated interpreter keeps the host-side record of steps (:class:`StepRecords`) as the
+real one does (orchestrator/transports/_interp_ps.py): a request with a step id is recorded
+"started" before it runs and its answer line after; a duplicate is refused (exit 125); an
+ask line answers from the record. The record belongs to the emulator (the host), shared by
+all its interpreter processes; a step whose process ended without answering is ``gone``.
+
 A handler is ``handler(command_line, args) -> CommandSession``. A session receives stdin with
 :meth:`CommandSession.on_stdin`, produces output with :meth:`~CommandSession.write_stdout` /
 :meth:`~CommandSession.write_stderr` (incrementally, from any thread) and ends with
@@ -9,13 +15,20 @@ A handler is ``handler(command_line, args) -> CommandSession``. A session receiv
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from orchestrator.transports._frame import TIMEOUT_EXIT, encode_response, parse_request
+from orchestrator.transports._frame import (
+    DUPLICATE_EXIT,
+    TIMEOUT_EXIT,
+    encode_response,
+    parse_ask,
+    parse_keyed,
+)
 
 from .runner import ScriptRunner, VocabularyRunner
 
@@ -166,13 +179,50 @@ class InterpreterDied(Exception):
         self.exit_code, self.stdout, self.stderr = exit_code, stdout, stderr
 
 
+@dataclass
+class StepRecords:
+    """The host's record of steps: who started each, the answer line of those finished."""
+
+    started: dict[str, CommandSession | None] = field(default_factory=dict)  # None: void
+    answers: dict[str, bytes] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def claim(self, step: str, session: CommandSession) -> bool:
+        """Record ``step`` as started by ``session``; False if it is recorded already."""
+        with self.lock:
+            if step in self.started:
+                return False
+            self.started[step] = session
+            return True
+
+    def finish(self, step: str, line: bytes) -> None:
+        with self.lock:
+            self.answers[step] = line
+
+    def state(self, step: str) -> tuple[str, str]:
+        """``(state, recorded answer line)`` as an ask answers it (voiding an unknown step)."""
+        with self.lock:
+            if step in self.answers:
+                return "finished", self.answers[step].decode("ascii").strip()
+            if step not in self.started:
+                self.started[step] = None
+                return "never", ""
+            owner = self.started[step]
+            if owner is None:
+                return "never", ""
+            return ("gone" if owner.finished else "running"), ""
+
+
 class _InterpreterSession(CommandSession):
     """Reads request lines from stdin, runs them one at a time, writes response lines; ignores
     other lines (the bootstrap); exits at the end of stdin; enforces each step's timeout."""
 
-    def __init__(self, runner: ScriptRunner, banner: bytes) -> None:
+    def __init__(
+        self, runner: ScriptRunner, banner: bytes, records: StepRecords | None = None
+    ) -> None:
         super().__init__()
         self.runner, self.banner = runner, banner
+        self.records = records if records is not None else StepRecords()
         self._lines: list[bytes] = []
         self._buf = bytearray()
         self._wake = threading.Condition()
@@ -207,21 +257,37 @@ class _InterpreterSession(CommandSession):
                 self._wake.wait(0.5)
             return self._lines.pop(0)
 
+    def _ask(self, rid: str, step: str) -> None:
+        state, answer = self.records.state(step)
+        payload = json.dumps({"state": state, "answer": answer}).encode()
+        self.write_stdout(encode_response(rid, 0, b"", b"", payload))
+
     def _loop(self) -> None:
         while (line := self._next_line()) is not None:
-            request = parse_request(line.decode("ascii", "replace"))
+            text = line.decode("ascii", "replace")
+            ask = parse_ask(text)
+            if ask is not None:
+                self._ask(*ask)
+                continue
+            request = parse_keyed(text)
             if request is None:
                 self.other_lines.append(line)
                 continue
-            rid, timeout, script = request
+            rid, timeout, script, step = request
             self.requests.append(rid)
+            if step is not None and not self.records.claim(step, self):
+                err = f"orchestrator: step {step} was already received by this host; not run"
+                self.write_stdout(encode_response(rid, DUPLICATE_EXIT, b"", err.encode()))
+                continue
             box: list[tuple[int, bytes, bytes, bytes] | InterpreterDied] = []
             worker = threading.Thread(target=self._run, args=(script, timeout, box), daemon=True)
             worker.start()
             worker.join(timeout if self.enforce_timeout else None)
+            if self.finished:
+                return  # terminated while the step ran: the process is gone, no answer
             if not box:
                 err = f"the step was stopped after its timeout of {int(timeout)} s".encode()
-                self.write_stdout(encode_response(rid, TIMEOUT_EXIT, b"", err))
+                self._answer(step, encode_response(rid, TIMEOUT_EXIT, b"", err))
             elif isinstance(box[0], InterpreterDied):
                 died = box[0]
                 self.write_stdout(died.stdout)
@@ -229,8 +295,14 @@ class _InterpreterSession(CommandSession):
                 self.finish(died.exit_code)
                 return
             else:
-                self.write_stdout(encode_response(rid, *box[0]))
+                self._answer(step, encode_response(rid, *box[0]))
         self.finish(0)
+
+    def _answer(self, step: str | None, line: bytes) -> None:
+        """Record the answer (a step's) before writing it, as the interpreter does."""
+        if step is not None:
+            self.records.finish(step, line)
+        self.write_stdout(line)
 
     def _run(self, script: str, timeout: float, box: list[object]) -> None:
         try:
@@ -250,10 +322,11 @@ class InterpreterEmulator:
         self.banner = banner
         self.sessions: list[_InterpreterSession] = []
         self.calls: list[str] = []
+        self.records = StepRecords()
 
     def __call__(self, command: str, args: list[str]) -> CommandSession:
         self.calls.append(" ".join([command, *args]))
-        session = _InterpreterSession(self.runner, self.banner)
+        session = _InterpreterSession(self.runner, self.banner, self.records)
         self.sessions.append(session)
         return session
 

@@ -39,6 +39,7 @@ class Reply:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    lost: bool = False  # processed, then the connection is closed without it
 
 
 class WSManServer:
@@ -64,6 +65,7 @@ class WSManServer:
         self.shells: dict[str, Shell] = {}
         self.commands: list[tuple[str, list[str], dict[str, str]]] = []
         self._drop: list[bool] = []  # one entry per request to drop: True = after processing
+        self._lose_answers = 0
         self._fail: list[int] = []
         self._lock = threading.Lock()
         self._httpd = _HTTPServer(self)
@@ -115,6 +117,13 @@ class WSManServer:
         acting on them)."""
         self._drop += [after_processing] * n
 
+    def lose_answers(self, n: int = 1) -> None:
+        """The next ``n`` Receives whose output carries an answer line (``ORCH1-END``) are
+        processed (the output is taken from the command), then the connection is closed
+        without the response: the command ran, its answer is lost."""
+        with self._lock:
+            self._lose_answers += n
+
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Answer the next ``n`` requests with ``status`` and an empty body, doing nothing."""
         self._fail += [status] * n
@@ -156,7 +165,7 @@ class WSManServer:
         reply = self._dispatch(req)
         if self.delay_s:
             time.sleep(self.delay_s)
-        return None if drop else reply
+        return None if drop or reply.lost else reply
 
     def _expire_idle(self) -> None:
         if self.shell_idle_s is None:
@@ -224,7 +233,12 @@ class WSManServer:
         got = session.take(req.operation_timeout, self.max_receive_bytes)
         if got is None:
             return Reply(500, soap.timeout_fault(req.message_id))
-        return Reply(200, soap.receive_response(req, cid, *got))
+        reply = Reply(200, soap.receive_response(req, cid, *got))
+        with self._lock:
+            if self._lose_answers and b"ORCH1-END " in got[0]:
+                self._lose_answers -= 1
+                reply.lost = True
+        return reply
 
     def _on_signal(self, req: soap.Request, shell: Shell) -> Reply:
         signal = req.find("rsp:Signal")
