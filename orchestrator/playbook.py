@@ -20,6 +20,7 @@ from .playbook_spec import DURATION, PLAYBOOK
 from .schema import check
 from .service_names import service_name_problem
 from .sourcemap import LocList, LocMap, load_yaml_text, read_text, where
+from .timespec import parse_time
 
 
 @dataclass(frozen=True)
@@ -271,13 +272,10 @@ def _duration(text: str) -> timedelta:
 
 
 def _window(raw: LocMap) -> Window:
-    start = datetime.fromisoformat(raw["start"].replace("Z", "+00:00"))
+    start = parse_time(raw["start"])  # without an offset: UTC
     if ("end" in raw) == ("duration" in raw):
         raise WindowError("a window needs exactly one of `end` or `duration`", raw.where())
-    if "end" in raw:
-        end = datetime.fromisoformat(raw["end"].replace("Z", "+00:00"))
-    else:
-        end = start + _duration(raw["duration"])
+    end = parse_time(raw["end"]) if "end" in raw else start + _duration(raw["duration"])
     if end <= start:
         key = "end" if "end" in raw else "duration"
         raise WindowError(

@@ -1,7 +1,8 @@
 """Times and durations written by people: ``--window START/END`` or ``START/DURATION``.
 
 - A time is ISO 8601 (``2026-11-28T22:00``, ``2026-11-28T22:00+01:00``, ``…Z``); one
-  without a UTC offset is UTC, like the plan's window.
+  without a UTC offset is UTC, in ``--window`` and in a plan's ``window`` alike (the
+  controller's own time zone never counts; the playbook's ``window`` needs an offset).
 - A duration is the playbook's form (``3h``, ``4h30m``, ``90m``, ``45s``) or ISO 8601
   (``PT3H``, ``PT4H30M``, ``P1DT2H``; no years, months or weeks, whose length varies).
 """
@@ -18,8 +19,15 @@ _ISO = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """``text`` as a duration, or None if it is not one (a zero duration is one)."""
-    text = text.strip()
+    """``text`` as a duration, or None if it is not one (a zero duration is one, an
+    absurdly long one is not)."""
+    try:
+        return _duration(text.strip())
+    except (OverflowError, ValueError):
+        return None
+
+
+def _duration(text: str) -> timedelta | None:
     m = _SHORT.fullmatch(text)
     if m and text:
         h, mi, sec = (int(g) if g else 0 for g in m.groups())
@@ -53,7 +61,10 @@ def parse_window(text: str, option: str = "--window") -> tuple[float, float]:
         ) from None
     length = parse_duration(tail)
     if length is not None:
-        end = start + length
+        try:
+            end = start + length
+        except OverflowError:
+            raise WindowError(f"{option} {text!r}: the window ends after the year 9999") from None
     else:
         try:
             end = parse_time(tail)
@@ -64,7 +75,10 @@ def parse_window(text: str, option: str = "--window") -> tuple[float, float]:
             ) from None
     if end <= start:
         raise WindowError(f"{option} {text!r}: the window ends before it starts")
-    return start.timestamp(), end.timestamp()
+    try:
+        return start.timestamp(), end.timestamp()
+    except (OverflowError, OSError, ValueError):
+        raise WindowError(f"{option} {text!r}: a time this far out is not supported") from None
 
 
 def utc_text(ts: float) -> str:

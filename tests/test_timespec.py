@@ -3,11 +3,13 @@ in the playbook's form or ISO 8601; clear errors."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import WindowError
+from orchestrator.errors import SchemaError, WindowError
 from orchestrator.timespec import parse_duration, parse_window
 
 START = datetime(2026, 11, 28, 22, 0, tzinfo=UTC).timestamp()
@@ -63,3 +65,47 @@ def test_windows(text: str) -> None:
 def test_bad_windows(text: str, message: str) -> None:
     with pytest.raises(WindowError, match=message):
         parse_window(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-28T22:00/99999999999h", "2026-11-28T22:00/P9999999999D", "9999-12-31T23:00/3h"],
+)
+def test_absurd_windows_are_input_errors_not_tracebacks(text: str) -> None:
+    with pytest.raises(WindowError):
+        parse_window(text)
+
+
+def test_a_window_without_offset_is_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A plan's window (written by another tool, or by hand) and ``--window`` read a naive
+    time the same way, as UTC, also on a controller whose time zone is not UTC; the playbook
+    insists on an offset."""
+    from dataclasses import replace
+
+    from orchestrator.engine._session import plan_window
+    from orchestrator.playbook import load_playbook
+    from tests.enginekit import ROOT, example_plan
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        expected = parse_window("2026-11-28T22:00/2026-11-29T06:00")
+        plan = example_plan()
+        naive = {**plan.extra["window"], "start": "2026-11-28T22:00", "end": "2026-11-29T06:00"}
+        assert plan_window(replace(plan, extra={**plan.extra, "window": naive})) == expected
+        text = (ROOT / "playbooks" / "exchange2003-sp2.yml").read_text(encoding="utf-8")
+        book = tmp_path / "naive.yml"
+        book.write_text(
+            text.replace(
+                'window: {start: "2026-11-28T22:00:00+00:00", duration: 8h}',
+                'window: {start: "2026-11-28T22:00", duration: 8h}',
+            ),
+            encoding="utf-8",
+        )
+        with pytest.raises(SchemaError, match="window.start"):
+            load_playbook(book)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -9,13 +9,13 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from ..errors import InputError, JournalError, StalePlanError
 from ..plan import Plan
+from ..timespec import parse_time
 from ._artefacts import final_run, report_path, write_report
 from ._budget import BudgetLimits
 from ._clock import RealClock, ScaledClock
@@ -93,8 +93,7 @@ def plan_window(plan: Plan) -> tuple[float, float] | None:
     raw = plan.extra.get("window")
     if not isinstance(raw, Mapping) or not raw.get("start") or not raw.get("end"):
         return None
-    start = datetime.fromisoformat(str(raw["start"])).timestamp()
-    return start, datetime.fromisoformat(str(raw["end"])).timestamp()
+    return parse_time(str(raw["start"])).timestamp(), parse_time(str(raw["end"])).timestamp()
 
 
 def run_dir(journal: Journal) -> Path:
