@@ -104,7 +104,7 @@ def test_a_window_without_offset_is_utc_whatever_the_local_zone(
             ),
             encoding="utf-8",
         )
-        with pytest.raises(SchemaError, match="window.start"):
+        with pytest.raises(SchemaError, match=r"window\.start"):
             load_playbook(book)
     finally:
         monkeypatch.delenv("TZ")
