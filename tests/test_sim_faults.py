@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.engine._retry import check_exit
 from orchestrator.errors import (
     FatalError,
     FaultSpecError,
@@ -73,8 +74,8 @@ def test_installer_failures(
     )
     before = len(lab.log())
     driver, sp = lab.driver(), act(plan_of(EX), SP)
-    with pytest.raises(error) as info:
-        driver.apply(sp, 1e9)
+    with pytest.raises(error) as info:  # the engine judges the exit code and the log
+        check_exit(sp, driver.apply(sp, 1e9))
     exc = info.value
     assert isinstance(exc, TransientError | FatalError) and exc.exit_code == int(codes[1:-1])
     assert words in exc.output

@@ -213,6 +213,11 @@ function Assert-OrchCommand {
 function Get-OrchTail {
     param([string]$Path, [int]$Lines = 40)
     if (-not $Path -or -not (Test-Path -LiteralPath $Path)) { return '' }
-    return ((Get-Content -LiteralPath $Path -Tail $Lines) -join "`n")
+    $all = @(Get-Content -LiteralPath $Path)
+    $tail = @($all | Select-Object -Last $Lines)
+    # the update log's FileInUse:: lines (KB 328839) decide a retry: keep them all
+    $inUse = @($all | Select-Object -First ($all.Count - $tail.Count) |
+        Where-Object { $_ -match 'FileInUse::' })
+    return ((@($inUse) + @($tail)) -join "`n")
 }
 """
