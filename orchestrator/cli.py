@@ -143,7 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        # Every step is journaled as it happens: like a kill, `resume` carries on. Steps still
+        # running in worker threads are not waited for (os._exit does not join them).
+        print("interrupted: resume the run to carry on (orchestrator resume last)",
+              file=sys.stderr)  # fmt: skip
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     except BrokenPipeError:
         return 0

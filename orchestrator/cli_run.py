@@ -15,6 +15,7 @@ from . import timespec
 from .engine import _session as session
 from .engine._engine import RunResult
 from .engine._journal import Journal, default_journal_path
+from .engine._lease import STARTING
 from .engine._observers import PlainProgress
 from .engine._protocols import Observer
 from .engine._resume import requeue_failed
@@ -150,7 +151,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     window = opts.window or session.plan_window(plan)
     clock = session.make_clock(opts, window[0] if window else None)
     lease = session.new_lease(plan, opts)
-    lease.acquire("(new run)")
+    lease.acquire(STARTING)
     try:
         resources = session.open_driver(plan, opts, clock, faults)
         try:

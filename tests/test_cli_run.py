@@ -669,3 +669,34 @@ def test_first_ctrl_c_is_acknowledged_and_stops_at_a_safe_point(tmp_path: Path) 
     assert "paused at a safe point: stopped on request at a safe point" in err
     assert "Traceback" not in err
     assert report_json(journal)["stop"] == "stop"
+
+
+def test_second_ctrl_c_aborts_at_once_and_resume_carries_on(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite"
+    # slow enough that the running installs would take minutes to finish
+    args = [a for a in apply_args(scale="0.05") if a not in ("--progress", "none")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", *args, "--progress", "plain",
+         "--journal", str(journal)],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        _wait_for_run(journal, proc)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert took < 10, took  # it did not wait for the running steps
+    assert "interrupted: resume the run" in err and "Traceback" not in err
+    r = cli("resume", "last", "--progress", "none", "--time-scale", SCALE, journal=journal)
+    assert r.returncode == 0, r.stderr
+    assert status_json(journal)["status"] == "done"

@@ -206,3 +206,12 @@ def test_plan_keys_cover_names_addresses_clusters_pools_and_nodes() -> None:
             "host:node-a", "address:node-a.corp.example", "host:node-b",
         ]
     )  # fmt: skip
+
+
+def test_a_lease_of_a_run_still_starting_gives_no_resume_advice(path: Path) -> None:
+    from orchestrator.engine._lease import STARTING
+
+    LocalLease(path, ["host:a"], Holder.me()).acquire(STARTING)
+    with pytest.raises(LockHeldError) as err:
+        LocalLease(path, ["host:a"], Holder.me()).acquire("run-2")
+    assert "a run that is starting" in str(err.value) and "resume" not in str(err.value)

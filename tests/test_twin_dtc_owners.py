@@ -207,3 +207,21 @@ def test_exchange55_checks_its_services_on_the_active_node_only() -> None:
     assert [(a.host, a.params["services"]) for a in checks] == [
         ("node-1", ["MSExchangeIS", "MSExchangeMTA", "MSExchangeSA"])
     ]
+
+
+def test_taking_the_dtc_offline_during_upgrade_evs_is_rejected() -> None:
+    plan = plan_of("exchange2003-sp2")
+    upgrade = act(plan, "exclu1/node-b/upgrade_virtual_server/EVS1")
+    offline = Action(
+        "exclu1/node-a/resources_offline/Cluster Group", "resources_offline", "node-a",
+        "exclu1", {"group": "Cluster Group", "keep": ["IP Address", "Network Name"]},
+        upgrade.after, 60, upgrade.phase, "take the Cluster Group offline",
+    )  # fmt: skip
+    broken = replace(plan, actions=(*plan.actions, offline))
+    found = [v for v in find_violations(broken) if "Distributed Transaction Coordinator" in v]
+    assert found and "resources_offline/Cluster Group" in found[0]
+    keeps_dtc = replace(
+        offline, params={**offline.params, "keep": ["Distributed Transaction Coordinator"]}
+    )
+    fine = replace(plan, actions=(*plan.actions, keeps_dtc))
+    assert not [v for v in find_violations(fine) if "Distributed Transaction" in v]

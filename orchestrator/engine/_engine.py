@@ -170,21 +170,29 @@ class Engine:
         if window and self.clock.now() < window[0]:
             self._emit("window_wait", until=window[0])
             self.clock.sleep(window[0] - self.clock.now())
-        with ThreadPoolExecutor(self.options.forks, thread_name_prefix="action") as pool:
-            while True:
-                self._drain_events()
-                self._say_stop()
-                self._admit(pool)
-                self._compensate_quiet_scopes(pool)
-                if not self.running and not self._strand_open_spans():
-                    break
-                if not self.running:
-                    continue
-                finished, _ = wait(self.running, timeout=0.2, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    self._finished(fut)
+        pool = ThreadPoolExecutor(self.options.forks, thread_name_prefix="action")
+        try:
+            self._loop(pool)
+        except BaseException:  # a second Ctrl-C: leave at once, the steps as journaled
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         self._drain_events()
         return self._conclude()
+
+    def _loop(self, pool: ThreadPoolExecutor) -> None:
+        while True:
+            self._drain_events()
+            self._say_stop()
+            self._admit(pool)
+            self._compensate_quiet_scopes(pool)
+            if not self.running and not self._strand_open_spans():
+                return
+            if not self.running:
+                continue
+            finished, _ = wait(self.running, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                self._finished(fut)
 
     def _say_stop(self) -> None:
         if self.stop.is_set() and not self.stop_said:

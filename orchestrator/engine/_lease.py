@@ -84,6 +84,9 @@ class Lease(Protocol):
         ...
 
 
+#: The run id a lease carries while its controller checks the hosts, before its run exists.
+STARTING = "(new run)"
+
 _COLUMNS = "hostname, pid, token, run_id, acquired_at, expires_at"
 _SELECT = f"SELECT key, {_COLUMNS} FROM leases"
 _DDL = """CREATE TABLE IF NOT EXISTS leases (
@@ -271,6 +274,11 @@ class LocalLease:
                 f"wait for that run to finish; if that controller died, its lease lapses in {left}"
             )
         shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+        if run == STARTING:  # its run is not created yet: nothing to resume
+            return LockHeldError(
+                f"{shown} in use by a run that is starting (controller {where}, since "
+                f"{since}: it is checking the hosts). To proceed, {how}"
+            )
         return LockHeldError(
             f"{shown} in use by run {run} (controller {where}, since {since}; its lease "
             f"expires in {left} unless renewed). To proceed, {how}, then "

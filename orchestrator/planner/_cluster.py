@@ -48,7 +48,7 @@ class ClusterPlan:
             n: HostWork(ctx, n, f"{cluster.name}/{n}", cluster.name) for n in cluster.nodes
         }
         controlled = frozenset(
-            r.controls for g in cluster.groups for r in g.resources if r.controls
+            r.controls.casefold() for g in cluster.groups for r in g.resources if r.controls
         )
         for w in self.work.values():
             w.cluster_services = controlled
@@ -212,8 +212,8 @@ class ClusterPlan:
         ]
         exits: list[Ids] = []
         for g in self.groups.values():
-            mine = {r.controls for r in g.group.resources if r.controls}
-            services = [s for s in dict.fromkeys(wanted) if s in mine]
+            mine = {r.controls.casefold() for r in g.group.resources if r.controls}
+            services = [s for s in dict.fromkeys(wanted) if str(s).casefold() in mine]
             if not services:
                 continue
             exits.append(

@@ -77,8 +77,9 @@ class HostWork:
     def __init__(self, ctx: Context, host: str, prefix: str, cluster: str | None = None) -> None:
         self.ctx, self.host, self.prefix, self.cluster = ctx, host, prefix, cluster
         self.added: list[str] = []
-        #: Services a cluster resource runs (only on the node owning its group): checked on
-        #: that node, for the group, not on every node (see ``ClusterPlan``).
+        #: Services a cluster resource runs (only on the node owning its group), casefolded
+        #: (Windows service names ignore case): checked on that node, for the group, not on
+        #: every node (see ``ClusterPlan``).
         self.cluster_services: frozenset[str] = frozenset()
 
     def _add(self, suffix: str, kind: str, after: Ids, title: str, **params: Any) -> Ids:
@@ -236,7 +237,9 @@ class HostWork:
             params = check_params(self.ctx.pb.package, c)
             if c.check == "services-running" and self.cluster_services:
                 params["services"] = [
-                    x for x in params.get("services", []) if x not in self.cluster_services
+                    x
+                    for x in params.get("services", [])
+                    if str(x).casefold() not in self.cluster_services
                 ]
                 if not params["services"]:
                     continue

@@ -113,11 +113,15 @@ def _runs(ctx: Ctx, host: str, h: HostState, service: str) -> bool:
     moving (the cluster stops it everywhere else)."""
     cluster = ctx.index.cluster_of.get(host)
     c = ctx.world.clusters.get(cluster or "")
-    if c is not None and any(service in g.controls.values() for g in c.groups.values()):
+    wanted = service.casefold()  # Windows service names ignore case
+    controlled = (
+        {v.casefold() for g in c.groups.values() for v in g.controls.values()} if c else set()
+    )
+    if c is not None and wanted in controlled:
         return any(
             g.owner == host
             and (cluster, name) not in ctx.flight.moving
-            and any(v == service and r not in g.offline for r, v in g.controls.items())
+            and any(v.casefold() == wanted and r not in g.offline for r, v in g.controls.items())
             and node_status(ctx.world, ctx.flight, str(cluster), host) != "Down"
             for name, g in c.groups.items()
         )

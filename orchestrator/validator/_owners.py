@@ -6,14 +6,17 @@
   owner of the group's resources);
 * h. "Upgrade Exchange Virtual Server" needs the Distributed Transaction Coordinator
   resource online (KB 328839, the conditions listed under error c1037b44): every move of a
-  group holding a DTC resource is ordered before or after every ``upgrade_virtual_server`` of
-  the cluster, so that on no execution order does the DTC move while an EVS is upgraded.
+  group holding a DTC resource, and every ``resources_offline`` of it that does not keep the
+  DTC, is ordered before or after every ``upgrade_virtual_server`` of the cluster, so that on
+  no execution order does the DTC go offline while an EVS is upgraded. (A Cluster service
+  stopped under the group is caught by the group rules: no group on a node while it is out.)
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..facts import DTC_RESOURCE
 from ._index import PlanIndex
 
 if TYPE_CHECKING:
@@ -45,11 +48,17 @@ def dtc_online(ix: PlanIndex, view: ClusterView, moves: dict[str, list[Move]]) -
     upgrades = [i for i in view.actions if ix.actions[i].kind == "upgrade_virtual_server"]
     out: list[str] = []
     for group in sorted(view.dtc_groups):
-        for m in moves.get(group, []):
+        offline = [
+            i
+            for i in view.by_group.get(group, [])
+            if ix.actions[i].kind == "resources_offline"
+            and DTC_RESOURCE not in ix.params_list(i, "keep")
+        ]
+        for a in [m.action for m in moves.get(group, [])] + offline:
             for u in upgrades:
-                if not (ix.le(m.action, u) or ix.le(u, m.action)):
+                if not (ix.le(a, u) or ix.le(u, a)):
                     out.append(
-                        f"cluster {view.name!r} group {group!r}: {ix.name(m.action)} may run "
+                        f"cluster {view.name!r} group {group!r}: {ix.name(a)} may run "
                         f"while {ix.name(u)} runs, but Upgrade EVS needs the Distributed "
                         "Transaction Coordinator resource online (KB 328839)"
                     )
