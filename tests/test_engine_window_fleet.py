@@ -218,3 +218,26 @@ def test_spent_budget_stops_the_installs_of_the_batch_and_puts_spans_back(
     stopped = [h for h, s in snapshot.items() if s["services"]["AVService"] != "running"]
     assert stopped == []
     assert out.lab.violations() == []
+
+
+def test_cli_rehearsal_pauses_at_the_window_end_with_exit_75(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`apply --sim --window` of the 200-workstation Contact Pro plan at time scale: the
+    window ends mid-fleet, the command exits 75 and the run says the window ended."""
+    import json
+
+    from orchestrator.cli import main
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("ORCHESTRATOR_JOURNAL", str(tmp_path / "journal.sqlite"))
+    args = ["apply", str(root / "playbooks/contactpro-hotfix-install.yml"), "-i",
+            str(root / "inventory/contactpro"), "--sim", "--yes", "--time-scale", "0.0002",
+            "--window", "2026-11-28T22:00:00+00:00/2026-11-28T23:30:00+00:00",
+            "--progress", "none"]  # fmt: skip
+    assert main(args) == 75
+    capsys.readouterr()
+    assert main(["status", "last", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    text = json.dumps(doc)
+    assert "paused" in text and "maintenance window ended" in text
