@@ -68,20 +68,21 @@ def schedule(actions: Sequence[Action], forks: int | None = None) -> Schedule:
 def window_pause(actions: Sequence[Action], forks: int, length_s: int) -> tuple[int, int]:
     """A run that does not fit its window: (plan seconds from the window start when the
     engine pauses, how many actions are left for the next window)."""
+    topological(actions)  # raises ValueError on a cycle
     sim = simulate(_graph(actions), forks, 0.0, float(length_s))
     return round(sim.end), len(sim.left)
 
 
 def _graph(actions: Sequence[Action]) -> RunGraph:
-    """The run graph, ids in ``after`` that name no action ignored (as :func:`topological`)."""
-    ordered = topological(actions)  # raises ValueError on a cycle
-    known = {a.id for a in ordered}
+    """The run graph, ids in ``after`` that name no action ignored (as :func:`topological`).
+    The caller has checked that ``after`` has no cycle."""
+    known = {a.id for a in actions}
     return RunGraph(
         [
             a
             if all(p in known for p in a.after)
             else replace(a, after=tuple(p for p in a.after if p in known))
-            for a in ordered
+            for a in actions
         ]
     )
 

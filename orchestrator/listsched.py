@@ -52,6 +52,14 @@ class Admission:
         self._in_c: set[str] = set()
         self._in_o: set[str] = set()
         self._in_n: set[str] = set()
+        # per action: its heap key, and the spans it may open
+        self._key = {aid: (-graph.priority[aid], graph.position[aid], aid) for aid in graph.order}
+        self._opens: dict[str, tuple[SpanKey, ...]] = {}
+        for aid, action in graph.actions.items():
+            if action.kind in OPENERS:
+                keys = tuple(k for k in span_keys(action) if k in graph.spans)
+                if keys:
+                    self._opens[aid] = keys
 
     # -- state -------------------------------------------------------------------------
     def restore(self) -> None:
@@ -76,11 +84,10 @@ class Admission:
 
     def new_spans(self, aid: str) -> list[Span]:
         """The spans that starting ``aid`` would open."""
-        action = self.graph.actions[aid]
-        if action.kind not in OPENERS:
+        keys = self._opens.get(aid)
+        if not keys:
             return []
-        keys = (k for k in span_keys(action) if k in self.graph.spans and k not in self.opened)
-        return [self.graph.spans[k] for k in keys]
+        return [self.graph.spans[k] for k in keys if k not in self.opened]
 
     def closure(self, ends: Iterable[str]) -> set[str]:
         """Every pending action that must run before ``ends`` can finish (pending ends
@@ -113,7 +120,7 @@ class Admission:
             heap, members = self._ready_n, self._in_n
         if aid not in members:
             members.add(aid)
-            heapq.heappush(heap, (-self.graph.priority[aid], self.graph.position[aid], aid))
+            heapq.heappush(heap, self._key[aid])
 
     def queued(self) -> Iterator[str]:
         """The ready actions not started yet."""
@@ -128,6 +135,10 @@ class Admission:
 
     def _top(self, heap: list[tuple[int, int, str]]) -> tuple[int, int, str] | None:
         """The first pending item of ``heap`` (stale ones dropped), not removed."""
+        if not heap:
+            return None
+        if self.state[heap[0][2]] == "pending":
+            return heap[0]
         members = self._members(heap)
         while heap and self.state[heap[0][2]] != "pending":
             members.discard(heapq.heappop(heap)[2])
@@ -139,14 +150,15 @@ class Admission:
         return aid
 
     def _open(self, aid: str) -> None:
-        spans = self.new_spans(aid)
+        spans = self.new_spans(aid) if aid in self._opens else None
         if spans:
             added = self.closure(s.end for s in spans)
             self.opened.update(s.key for s in spans)
             self.live.update(s.key for s in spans)
             self.committed |= added
-            for other in added & (self._in_n | self._in_o):
-                self.push(other)  # now committed: queued there too, the stale copy is skipped
+            for other in added:
+                if other in self._in_n or other in self._in_o:
+                    self.push(other)  # now committed: queued there too, the stale copy skipped
         self.committed.discard(aid)
 
     # -- the decision ------------------------------------------------------------------
@@ -167,13 +179,14 @@ class Admission:
         no_slot = False  # no new span opens in this round
         try:
             while free() > 0:
-                heaps = [self._ready_c]
+                best, heap = self._top(self._ready_c), self._ready_c
                 if not blocked:
-                    heaps += [self._ready_n] if no_slot else [self._ready_o, self._ready_n]
-                tops = [(top, heap) for heap in heaps if (top := self._top(heap)) is not None]
-                if not tops:
+                    for other in (self._ready_n,) if no_slot else (self._ready_o, self._ready_n):
+                        top = self._top(other)
+                        if top is not None and (best is None or top < best):
+                            best, heap = top, other
+                if best is None:
                     break
-                heap = min(tops, key=lambda t: t[0])[1]
                 aid = self._take(heap)
                 if heap is not self._ready_c and aid not in self.committed:
                     hold = self._hold(aid, now, busy, closing)
@@ -201,11 +214,11 @@ class Admission:
             return ""
         if closing:
             return "all"
-        if self.new_spans(aid) and len(self.live) >= SPAN_SLOTS * self.forks:
+        if aid in self._opens and len(self.live) >= SPAN_SLOTS * self.forks and self.new_spans(aid):
             self.live = {k for k in self.live if self.state[self.graph.spans[k].end] in _OPEN}
             if len(self.live) >= SPAN_SLOTS * self.forks:
                 return "spans"
-        if not self.fits(aid, now, busy()):
+        if self.window_end is not None and not self.fits(aid, now, busy()):
             if self.refused is None:
                 self.refused = aid
             return "all"

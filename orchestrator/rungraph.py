@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from .dag import topological_order
 from .plan import Action, Plan
@@ -52,12 +53,12 @@ def span_keys(action: Action) -> tuple[SpanKey, ...]:
 
 @dataclass(frozen=True)
 class Span:
-    """One span: its opening actions, its last action (``end``) and every action inside."""
+    """One span: its opening actions and its last action (``end``); the actions inside it
+    are :meth:`RunGraph.inside`."""
 
     key: SpanKey
     openers: frozenset[str]
     end: str
-    inside: frozenset[str]
 
 
 class RunGraph:
@@ -77,10 +78,23 @@ class RunGraph:
                 self.children[parent].append(a.id)
         self.priority = self._bottom_levels()
         self.spans = self._spans()
-        self.spans_of: dict[str, list[Span]] = {}
+        self._inside: dict[SpanKey, frozenset[str]] = {}
+
+    def inside(self, span: Span) -> frozenset[str]:
+        """Every action of ``span``: reachable from its openers and reaching its end."""
+        found = self._inside.get(span.key)
+        if found is None:
+            found = self._inside[span.key] = frozenset(self._between(span.openers, span.end))
+        return found
+
+    @cached_property
+    def spans_of(self) -> dict[str, list[Span]]:
+        """For each action, the spans it is inside (computed on first use)."""
+        spans_of: dict[str, list[Span]] = {}
         for span in self.spans.values():
-            for aid in span.inside:
-                self.spans_of.setdefault(aid, []).append(span)
+            for aid in self.inside(span):
+                spans_of.setdefault(aid, []).append(span)
+        return spans_of
 
     def _bottom_levels(self) -> dict[str, int]:
         """Longest estimated path from each action to the end of the plan (itself included):
@@ -104,7 +118,7 @@ class RunGraph:
             if not openers:
                 continue
             end = max(ids, key=self.position.__getitem__)
-            spans[key] = Span(key, openers, end, frozenset(self._between(openers, end)))
+            spans[key] = Span(key, openers, end)
         return spans
 
     def _between(self, starts: Iterable[str], end: str) -> set[str]:

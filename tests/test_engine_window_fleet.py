@@ -119,7 +119,8 @@ def span_ids(host: str) -> tuple[str, str, str]:
 
 def longest_span(plan: Plan) -> int:
     graph = RunGraph(plan)
-    return max(sum(graph.actions[a].estimate_s for a in s.inside) for s in graph.spans.values())
+    spans = graph.spans.values()
+    return max(sum(graph.actions[a].estimate_s for a in graph.inside(s)) for s in spans)
 
 
 def max_open(actions: dict[str, ActionRecord]) -> int:
