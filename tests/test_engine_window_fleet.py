@@ -70,9 +70,13 @@ class Run:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Plan:
-    d = tmp_path_factory.mktemp("fleet")
+    return fleet_plan(tmp_path_factory.mktemp("fleet"), "never")
+
+
+def fleet_plan(d: Path, reboot: str) -> Plan:
     (d / "hosts.yml").write_text(INVENTORY, encoding="utf-8")
-    (d / "fleet.yml").write_text(PLAYBOOK, encoding="utf-8")
+    text = PLAYBOOK.replace("reboot: never", f"reboot: {reboot}")
+    (d / "fleet.yml").write_text(text, encoding="utf-8")
     return plan_from_files(d / "fleet.yml", d / "hosts.yml")
 
 
@@ -188,9 +192,12 @@ def test_window_ending_mid_fleet_is_never_overrun(fleet: Plan, tmp_path: Path, f
     assert rest.lab.violations() == []
 
 
+@pytest.mark.parametrize("reboot", ["never", "always"])
 def test_spent_budget_stops_the_installs_of_the_batch_and_puts_spans_back(
-    fleet: Plan, tmp_path: Path
+    tmp_path: Path, reboot: str
 ) -> None:
+    (tmp_path / "plan").mkdir()
+    fleet = fleet_plan(tmp_path / "plan", reboot)
     victim = "ws040"  # in the second batch (80 hosts)
     fault = {"host": victim, "action": f"workstations/{victim}/install", "exit_codes": [1603]}
     out = run(fleet, tmp_path, faults=[fault], forks=10, max_failures=0)
@@ -209,6 +216,8 @@ def test_spent_budget_stops_the_installs_of_the_batch_and_puts_spans_back(
             assert rec.started_at <= failed_at, f"{install} started after the failure"
             if host != victim:
                 assert rec.state == "done", (install, rec.state)  # in flight: finished
+                if reboot == "always":  # a reboot completes an install that ran
+                    assert acts[f"workstations/{host}/reboot"].state == "done", host
         if acts[stop].state == "done" and rec.state != "done":
             comp = acts.get(f"compensate/{start}")
             assert comp is not None and comp.state in ("done", "skipped"), (host, comp)
@@ -218,6 +227,7 @@ def test_spent_budget_stops_the_installs_of_the_batch_and_puts_spans_back(
     snapshot = out.lab.snapshot()["hosts"]
     stopped = [h for h, s in snapshot.items() if s["services"]["AVService"] != "running"]
     assert stopped == []
+    assert not [h for h, s in snapshot.items() if s["pending_reboot"]]
     assert out.lab.violations() == []
 
 

@@ -33,6 +33,10 @@ from ._resume import reopen_compensated
 from ._retry import RetryPolicy
 from ._steps import StepOutcome, StepRunner
 
+#: What a spent budget stops from starting: every kind that takes something out of service,
+#: except a reboot, which completes an install that already ran.
+DISRUPTIVE = OPENERS - {"reboot"}
+
 
 @dataclass(frozen=True)
 class EngineOptions:
@@ -184,7 +188,7 @@ class Engine:
         if not self.budget_spent:
             return False
         action = self.graph.actions[aid]
-        if action.kind in OPENERS:
+        if action.kind in DISRUPTIVE:
             return True
         return any(action.host in scope for scope in (*self.scopes, *self.compensated))
 
@@ -212,7 +216,7 @@ class Engine:
         self.put_back_checked = True
         for span in self.admission.open_spans():
             needs = self.admission.closure([span.end])
-            if not any(self.graph.actions[n].kind in OPENERS for n in needs):
+            if not any(self.graph.actions[n].kind in DISRUPTIVE for n in needs):
                 continue
             scope = scope_of(self.graph.actions[span.end], self.plan.facts)
             if scope and scope not in self.compensated and scope not in self.scopes:
