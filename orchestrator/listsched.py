@@ -9,7 +9,8 @@ the spans already open (every pending action the end of an open span still waits
 - the run is closing (failure budget spent, stop requested): all new work is held;
 - it would open a span while ``SPAN_SLOTS * forks`` spans are open (one per fork): no new
   span opens this round, other new work may start. A batch's spans are never all opened
-  at once; a host waits out of service only for its own work;
+  at once (spans that an open span's closing needs, like an all-at-once pool's, are
+  committed work and open regardless);
 - there is a maintenance window and a forward simulation of this same rule, with the action
   started and the spans it opens committed, does not close every open span by the window
   end on the forks: all new work of lower priority is held for this round too.
@@ -25,8 +26,6 @@ from dataclasses import dataclass
 
 from .rungraph import OPENERS, RunGraph, Span, SpanKey, span_keys
 
-#: Action states that satisfy a dependency (the engine's ``FINAL_OK``).
-OK_STATES = frozenset({"done", "skipped"})
 #: Spans open at once per fork, at most (an open span's end counts until it has finished).
 SPAN_SLOTS = 1
 _EPSILON = 1e-6
@@ -248,11 +247,11 @@ class Admission:
         waiting = {
             aid: sum(1 for p in graph.actions[aid].after if p in work or p in busy) for aid in work
         }
-        events = [(max(end, now), i, aid) for i, (aid, end) in enumerate(busy.items())]
+        events = [(max(end, now), graph.position.get(aid, -1), aid) for aid, end in busy.items()]
         heapq.heapify(events)
         ready = [(-graph.priority[a], graph.position[a], a) for a in work if not waiting[a]]
         heapq.heapify(ready)
-        free, seq, t, end = self.forks - len(busy), len(events), now, now
+        free, t, end = self.forks - len(busy), now, now
 
         def complete(aid: str) -> None:
             for child in graph.children.get(aid, ()):
@@ -270,16 +269,15 @@ class Admission:
                     complete(aid)
                     continue
                 free -= 1
-                heapq.heappush(events, (t + graph.actions[aid].estimate_s, seq, aid))
-                seq += 1
+                heapq.heappush(
+                    events, (t + graph.actions[aid].estimate_s, graph.position[aid], aid)
+                )
             if not events:
                 return end
-            t = events[0][0]
-            while events and events[0][0] <= t:
-                aid = heapq.heappop(events)[2]
-                free += 1
-                end = max(end, t)
-                complete(aid)
+            t, _, aid = heapq.heappop(events)  # one completion at a time, as the engine sees
+            free += 1
+            end = max(end, t)
+            complete(aid)
 
 
 @dataclass(frozen=True)
@@ -303,7 +301,7 @@ def simulate(
     began: dict[str, float] = {}
     ended: dict[str, float] = {}
     busy: dict[str, float] = {}
-    events: list[tuple[float, int, str]] = []
+    events: list[tuple[float, int, str]] = []  # (end, plan order, action)
     t = start
 
     def complete(aid: str) -> None:
@@ -328,10 +326,10 @@ def simulate(
             heapq.heappush(events, (busy[aid], graph.position[aid], aid))
         if not events:
             break
-        t = events[0][0]
-        while events and events[0][0] <= t:
-            aid = heapq.heappop(events)[2]
-            del busy[aid]
-            complete(aid)
+        # One completion at a time, then a new round: the engine learns of actions that end
+        # at the same instant one after the other (here: in plan order).
+        t, _, aid = heapq.heappop(events)
+        del busy[aid]
+        complete(aid)
     left = tuple(aid for aid in graph.order if state[aid] == "pending")
     return Simulation(began, ended, max(ended.values(), default=start), left)

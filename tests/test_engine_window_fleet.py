@@ -99,7 +99,7 @@ def run(
     run_id = run_id or journal.create_run(plan.to_json(), plan, {}, start)
     recorder = Recorder()
     options = EngineOptions(policy=RetryPolicy(2, 1, 2), **opts)
-    engine = Engine(plan, run_id, journal, lab.driver(), clock, recorder, options)
+    engine = Engine(plan, run_id, journal, clock.driver(lab.driver()), clock, recorder, options)
     clock.watch(engine)
     try:
         result = engine.run(resumed=start != T0)

@@ -46,7 +46,9 @@ def measured_makespan(plan: Plan, forks: int, directory: Path) -> tuple[str, flo
     try:
         run_id = journal.create_run(plan.to_json(), plan, {}, T0)
         options = EngineOptions(forks=forks, policy=RetryPolicy(2, 0.1, 0.2))
-        engine = Engine(plan, run_id, journal, lab.driver(), clock, Recorder(), options)
+        engine = Engine(
+            plan, run_id, journal, clock.driver(lab.driver()), clock, Recorder(), options
+        )
         clock.watch(engine)
         result = engine.run()
         skipped = sum(1 for r in journal.actions(run_id).values() if r.state == "skipped")
@@ -165,7 +167,9 @@ def test_window_fit_on_forks_predicts_the_twins_pause(tmp_path: Path) -> None:
     try:
         run_id = journal.create_run(plan.to_json(), plan, {}, T0)
         options = EngineOptions(forks=10, window=(T0, T0 + fit["length_s"]))
-        engine = Engine(plan, run_id, journal, lab.driver(), clock, Recorder(), options)
+        engine = Engine(
+            plan, run_id, journal, clock.driver(lab.driver()), clock, Recorder(), options
+        )
         clock.watch(engine)
         assert engine.run().status == "paused"
         states = journal.actions(run_id)

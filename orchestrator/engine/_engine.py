@@ -1,14 +1,14 @@
 """The scheduler: runs a plan's DAG with up to ``forks`` actions at once.
 
 Which ready action starts next is decided by :mod:`orchestrator.listsched` (the rule the
-estimator predicts with): work that open spans wait for first, then critical path first;
-with a maintenance window a new span opens only if the forks can still close every open span
-by the window end. Every state change is journaled before the engine goes on. A failed action
-cancels everything that waits for it, counts against the run's failure budget, and its scope
-is put back in service once nothing in it is running (see :mod:`._compensation`). When the
-budget is spent nothing new starts, and an open span that still has disruptive work ahead
-(an install not started yet) is put back in service instead of driven forward; on a
-graceful stop the open spans are finished.
+estimator predicts with): critical path first, up to ``forks`` at once; a new span opens
+only while fewer than ``forks`` spans are open and, with a maintenance window, only if the
+forks can still close every open span by the window end. Every state change is journaled
+before the engine goes on. A failed action cancels everything that waits for it, counts
+against the run's failure budget, and its scope is put back in service once nothing in it
+is running (see :mod:`._compensation`). When the budget is spent nothing new starts, and
+an open span that still has disruptive work ahead (an install not started yet) is put back
+in service instead of driven forward; on a graceful stop the open spans are finished.
 """
 
 from __future__ import annotations
