@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--format", choices=FORMATS, default="text", help="output format (text)")
     plan.add_argument("--out", type=Path, help="write to FILE instead of standard output")
+    plan.add_argument(
+        "--forks", type=int, default=10, help="estimate the run on N forks, as apply --forks (10)"
+    )
 
     val = sub.add_parser("validate", help="check inputs and prove a plan's safety rules")
     val.add_argument("playbook", type=Path, nargs="?", help="the playbook (YAML)")
@@ -82,9 +85,12 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from .errors import InputError
     from .workflow import no_gc_pauses, plan_from_files
 
-    plan = plan_from_files(args.playbook, args.inventory)
+    if args.forks < 1:
+        raise InputError("--forks must be at least 1")
+    plan = plan_from_files(args.playbook, args.inventory, args.forks)
     with no_gc_pauses():
         text = _render(plan, args.format)
     if args.out:

@@ -113,9 +113,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from .workflow import plan_from_files
 
     _check_numbers(args)
-    fresh = plan_from_files(args.playbook, args.inventory)
-    if args.plan_file:
-        plan = load_plan(args.plan_file)
+    reviewed = load_plan(args.plan_file) if args.plan_file else None
+    forks = reviewed_forks(reviewed, args.forks)
+    fresh = plan_from_files(args.playbook, args.inventory, forks)
+    if reviewed is not None:
+        plan = reviewed
         validate(plan)
         changes = input_changes(plan, fresh)
         if changes:
@@ -171,6 +173,21 @@ def cmd_apply(args: argparse.Namespace) -> int:
     sys.stdout.write(text)
     _next_step(result, run_id)
     return session.exit_status(result)
+
+
+def reviewed_forks(reviewed: Plan | None, forks: int) -> int:
+    """The forks the reviewed plan's estimate assumed (``forks`` for a fresh plan or one
+    that does not say); warns on stderr when ``apply --forks`` differs from them."""
+    assumed = reviewed.estimate.get("forks") if reviewed is not None else None
+    if not isinstance(assumed, int) or isinstance(assumed, bool) or assumed < 1:
+        return forks
+    if assumed != forks:
+        print(
+            f"warning: --forks {forks} differs from the {assumed} forks the reviewed plan's "
+            "estimate and window fit assume; its timing will not hold",
+            file=sys.stderr,
+        )
+    return assumed
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .estimate import DEFAULT_FORKS
 from .inventory import load_inventory
 from .plan import Plan
 from .planner import build_plan
@@ -31,8 +32,9 @@ def no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
-def plan_from_files(playbook: Path, inventory: Path) -> Plan:
-    """Load ``inventory`` and ``playbook``, plan, and validate the plan before returning it.
+def plan_from_files(playbook: Path, inventory: Path, forks: int = DEFAULT_FORKS) -> Plan:
+    """Load ``inventory`` and ``playbook``, plan (estimating on ``forks`` forks), and validate
+    the plan before returning it.
 
     Raises an :class:`~orchestrator.errors.InputError` for bad input and
     :class:`~orchestrator.errors.InvariantViolation` if the plan breaks a safety rule.
@@ -40,6 +42,6 @@ def plan_from_files(playbook: Path, inventory: Path) -> Plan:
     with no_gc_pauses():
         inv = load_inventory(inventory)
         pb = load_playbook(playbook)
-        plan = build_plan(inv.facts, pb, inv.sha256)
+        plan = build_plan(inv.facts, pb, inv.sha256, forks)
         validate(plan)
     return plan

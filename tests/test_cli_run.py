@@ -552,7 +552,7 @@ def test_window_closes_pauses_at_a_safe_point_and_resume_continues(tmp_path: Pat
     run_id = run_id_of(r)
     assert (
         "paused at a safe point: the maintenance window ends at 2026-11-28 23:00:00 UTC: "
-        "the next action, " in r.stderr
+        "no room to open the next span (" in r.stderr
     )
     assert f"continue with: orchestrator resume {run_id} --window START/END" in r.stderr
     assert r.stdout.startswith(f"Run {run_id}: paused after ")

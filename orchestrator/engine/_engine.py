@@ -1,17 +1,18 @@
 """The scheduler: runs a plan's DAG with up to ``forks`` actions at once.
 
-Ready actions start in order of their longest remaining path (critical path first). Every
-state change is journaled before the engine goes on. A failed action cancels everything that
-waits for it, counts against the run's failure budget, and its scope is put back in service
-once nothing in it is running (see :mod:`._compensation`). With a maintenance window, an
-action starts only if the spans it is inside can close before the window ends; work already
-inside an open span is always finished, so the run stops at a safe point. When the budget
-is spent, or on a graceful stop, only open spans are finished.
+Which ready action starts next is decided by :mod:`orchestrator.listsched` (the rule the
+estimator predicts with): critical path first, up to ``forks`` at once; a new span opens
+only while fewer than ``forks`` spans are open and, with a maintenance window, only if the
+forks can still close every open span by the window end. Every state change is journaled
+before the engine goes on. A failed action cancels everything that waits for it, counts
+against the run's failure budget, and its scope is put back in service once nothing in it
+is running (see :mod:`._compensation`). When the budget is spent nothing new starts, and
+an open span that still has disruptive work ahead (an install not started yet) is put back
+in service instead of driven forward; on a graceful stop the open spans are finished.
 """
 
 from __future__ import annotations
 
-import heapq
 import queue
 import threading
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..listsched import Admission
 from ..plan import Action, Plan
 from ..timespec import utc_text
 from ._budget import Budget, BudgetLimits
@@ -27,13 +29,17 @@ from ._compensator import Compensator
 from ._graph import OPENERS, RunGraph, span_keys
 from ._journal import Journal
 from ._protocols import Clock, Driver, Event, Observer
-from ._records import FAILED, FINAL, FINAL_OK
+from ._records import FAILED, FINAL_OK
 from ._resume import reopen_compensated
 from ._retry import RetryPolicy
 from ._steps import StepOutcome, StepRunner
 
 #: Called with the final status, summary and time just before the status is journaled.
 Finalizer = Callable[[str, Mapping[str, Any], float], None]
+
+#: What a spent budget stops from starting: every kind that takes something out of service,
+#: except a reboot, which completes an install that already ran.
+DISRUPTIVE = OPENERS - {"reboot"}
 
 
 @dataclass(frozen=True)
@@ -106,9 +112,14 @@ class Engine:
         self.attempts: dict[str, int] = {}
         self.started: dict[str, float] = {}
         self.waiting: dict[str, int] = {}
-        self.ready: list[tuple[int, int, str]] = []
+        window = options.window
+        self.admission = Admission(
+            self.graph, options.forks, self.state, window[1] if window else None
+        )
         self.running: dict[Future[Any], tuple[str, str]] = {}
-        self.opened: set[tuple[str, str]] = set()
+        self.comp_until: dict[Future[Any], float] = {}  # compensation: expected end
+        self.opened = self.admission.opened
+        self.put_back_checked = False
         self.scopes: list[frozenset[str]] = []
         self.compensated: set[frozenset[str]] = set()
         self.budget = Budget(options.limits(), (a.host for a in plan.actions if a.host))
@@ -144,7 +155,7 @@ class Engine:
                 self._push(aid)
 
     def _push(self, aid: str) -> None:
-        heapq.heappush(self.ready, (-self.graph.priority[aid], self.graph.position[aid], aid))
+        self.admission.push(aid)
 
     def _emit(self, type_: str, action: Action | None = None, **data: object) -> None:
         host = action.host if action else None
@@ -156,6 +167,7 @@ class Engine:
     def run(self, resumed: bool = False) -> RunResult:
         """Run until every action is final, or nothing more may start; journal the status."""
         self._load()
+        self.admission.restore()
         window = self.options.window
         self._emit(
             "run_started",
@@ -211,44 +223,63 @@ class Engine:
     def _closing(self) -> bool:
         return self.stop.is_set() or self.budget_spent
 
-    def _in_open_span(self, aid: str) -> bool:
-        for span in self.graph.spans_of.get(aid, ()):
-            if span.key in self.opened and self.state[span.end] not in FINAL:
-                return True
-        return False
-
-    def _admissible(self, aid: str) -> bool:
-        if self.halt.is_set():
+    def _veto(self, aid: str) -> bool:
+        """With the budget spent: no disruptive action, nothing in a scope being put back."""
+        if not self.budget_spent:
             return False
-        if self._in_open_span(aid):
+        action = self.graph.actions[aid]
+        if action.kind in DISRUPTIVE:
             return True
-        if self._closing():
+        return any(action.host in scope for scope in (*self.scopes, *self.compensated))
+
+    def _may_start(self, aid: str) -> bool:
+        """Could ``aid`` (ready) start in a coming round? (for compensation's quiet test)"""
+        if self.halt.is_set() or self._veto(aid):
             return False
-        window = self.options.window
-        if window and self.clock.now() + self.graph.safe_cost[aid] > window[1]:
-            if not self.window_deferred:
-                self.window_deferred = aid
-                self._emit("window_closing", reason=f"{aid} would not finish inside the window")
-            return False
-        return True
+        return aid in self.admission.committed or not (self._closing() or self.window_deferred)
+
+    def _busy(self) -> dict[str, float]:
+        """What runs and when it should end, for the admission's forward simulation."""
+        now = self.clock.now()
+        busy: dict[str, float] = {}
+        for fut, (kind, ref) in self.running.items():
+            if kind == "action":
+                end = self.started[ref] + self.graph.actions[ref].estimate_s
+                busy[ref] = max(now, end)
+            else:
+                busy[f"{kind}:{ref}"] = max(now, self.comp_until.get(fut, now))
+        return busy
+
+    def _put_back_disruptive_spans(self) -> None:
+        """The budget is spent: every open span whose closing still needs a disruptive
+        action (an install, a stop not started yet) is put back in service, not driven on."""
+        self.put_back_checked = True
+        for span in self.admission.open_spans():
+            needs = self.admission.closure([span.end])
+            if not any(self.graph.actions[n].kind in DISRUPTIVE for n in needs):
+                continue
+            scope = scope_of(self.graph.actions[span.end], self.plan.facts)
+            if scope and scope not in self.compensated and scope not in self.scopes:
+                self.scopes.append(scope)
 
     def _admit(self, pool: ThreadPoolExecutor) -> None:
-        deferred: list[tuple[int, int, str]] = []
-        while self.ready and len(self.running) < self.options.forks:
-            item = heapq.heappop(self.ready)
-            aid = item[2]
-            if self.state[aid] != "pending":
-                continue
+        if self.halt.is_set():
+            return
+        if self.budget_spent and not self.put_back_checked:
+            self._put_back_disruptive_spans()
+        picks = self.admission.select(
+            self.clock.now(),
+            lambda: self.options.forks - len(self.running),
+            self._busy,
+            closing=self._closing(),
+            veto=self._veto,
+        )
+        for aid in picks:
             action = self.graph.actions[aid]
             if action.kind == "barrier":
                 self._settle(aid, StepOutcome("done", 0, "barrier"))
                 continue
-            if not self._admissible(aid):
-                deferred.append(item)
-                continue
             self.state[aid] = "running"
-            if action.kind in OPENERS:
-                self.opened.update(span_keys(action))
             self.started[aid] = self.clock.now()
             self.journal.start_action(self.run_id, aid, self.started[aid])
             self._emit(
@@ -260,11 +291,17 @@ class Engine:
             )
             fut = pool.submit(self.runner.run, action, self.attempts[aid])
             self.running[fut] = ("action", aid)
-        for item in deferred:
-            heapq.heappush(self.ready, item)
+        refused = self.admission.refused
+        if refused is not None and not self.window_deferred:
+            self.window_deferred = refused
+            self._emit(
+                "window_closing",
+                reason=f"{refused}: the forks could not close its span by the window end",
+            )
 
     def _finished(self, fut: Future[Any]) -> None:
         kind, ref = self.running.pop(fut)
+        self.comp_until.pop(fut, None)
         if kind == "action":
             self._settle(ref, fut.result())
 
@@ -336,9 +373,8 @@ class Engine:
                 k == "action" and self.graph.actions[ref].host in scope
                 for k, ref in self.running.values()
             ) or any(
-                self.graph.actions[aid].host in scope and self._admissible(aid)
-                for _, _, aid in self.ready
-                if self.state[aid] == "pending"
+                self.graph.actions[aid].host in scope and self._may_start(aid)
+                for aid in self.admission.queued()
             )
             if busy or self.halt.is_set():
                 continue
@@ -348,6 +384,7 @@ class Engine:
             if steps:
                 fut = pool.submit(self.compensator.run, steps)
                 self.running[fut] = ("compensation", ",".join(sorted(scope)))
+                self.comp_until[fut] = self.clock.now() + sum(st.action.estimate_s for st in steps)
 
     def _strand_open_spans(self) -> bool:
         """Nothing more may start, yet some span is still open (its end waits for work that
@@ -399,10 +436,9 @@ class Engine:
             return "paused", "budget", "failure budget spent" + budget.split(":", 1)[1]
         window = self.options.window
         end = utc_text(window[1]) if window else "?"
-        if self.window_deferred:
-            why = f"the next action, {self.window_deferred}, would not finish inside it"
-        else:
-            why = "nothing more fits in it"
+        left = counts.get("pending", 0)
+        nxt = f" ({self.window_deferred})" if self.window_deferred else ""
+        why = f"no room to open the next span{nxt}; {left} action(s) left for the next window"
         return "paused", "window", f"the maintenance window ends at {end}: {why}"
 
 

@@ -50,7 +50,7 @@ def reopen_compensated(
             for span in graph.spans_of.get(closer, ()):
                 if span.key not in keys:
                     continue
-                for aid in span.inside:
+                for aid in graph.inside(span):
                     if state[aid] in FINAL_OK:
                         state[aid] = "pending"
                         message = f"re-queued: {rid} put its span back in service"

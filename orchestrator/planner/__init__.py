@@ -9,6 +9,7 @@ them in parallel; all safety ordering is expressed as DAG edges.
 from __future__ import annotations
 
 from ..errors import Location, SchemaError, StrategyError, TopologyError, UnknownReferenceError
+from ..estimate import DEFAULT_FORKS
 from ..facts import Facts
 from ..plan import Plan
 from ..playbook import Playbook
@@ -25,8 +26,11 @@ from ._units import plan_fleet, plan_pool, plan_standalone, pool_policy
 __all__ = ["build_plan"]
 
 
-def build_plan(facts: Facts, pb: Playbook, inventory_sha256: str) -> Plan:
-    """Plan ``pb`` against ``facts``. Raises an InputError subclass for bad input."""
+def build_plan(
+    facts: Facts, pb: Playbook, inventory_sha256: str, forks: int = DEFAULT_FORKS
+) -> Plan:
+    """Plan ``pb`` against ``facts``, estimating the run on ``forks`` forks (as ``apply
+    --forks``). Raises an InputError subclass for bad input."""
     b = Builder(pb.estimates, pb.package.kind if pb.package else None)
     targets = resolve_all(pb.targets, facts) if pb.targets else []
     if pb.package is not None and not targets:
@@ -62,7 +66,7 @@ def build_plan(facts: Facts, pb: Playbook, inventory_sha256: str) -> Plan:
             b.barrier(f"tier-{i}/done", f"Tier {i} complete", exits) if i < len(tiers) else exits
         )
     notes = [tier_note] if tier_note else []
-    plan = finish_plan(ctx, inventory_sha256, phases, tiers, cluster_plans, batches, notes)
+    plan = finish_plan(ctx, inventory_sha256, phases, tiers, cluster_plans, batches, notes, forks)
     _check_service_names(plan, facts, pb)
     return plan
 

@@ -1,10 +1,13 @@
-"""Turning the built DAG into a :class:`Plan`: estimates, window fit, downtime, guarantees."""
+"""Turning the built DAG into a :class:`Plan`: estimates, window fit, downtime, guarantees.
+
+The estimates are the run as the engine makes it on ``forks`` forks (the rule of
+:mod:`orchestrator.listsched`); the critical path alone is recorded next to them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..estimate import Schedule, hms, schedule, window_fit
+from ..estimate import Schedule, hms, schedule, window_fit, window_pause
 from ..plan import Plan
 from ._cluster import ClusterPlan
 from ._defaults import timeouts
@@ -23,11 +26,12 @@ def finish_plan(
     cluster_plans: dict[str, ClusterPlan],
     batches: dict[str, list[list[str]]],
     notes: list[str],
+    forks: int,
 ) -> Plan:
     """Assemble the plan document from the builder's DAG and the planning results."""
     pb, facts = ctx.pb, ctx.facts
     actions = ctx.b.actions()
-    sched = schedule(actions)
+    sched = schedule(actions, forks)
     touched = {a.host for a in actions if a.host} | set(ctx.targets)
     for name in {a.params.get("system") for a in actions} - {None}:
         touched.update(facts.systems[str(name)].nodes)
@@ -42,12 +46,15 @@ def finish_plan(
     warnings: list[str] = []
     window = None
     if pb.window is not None:
-        window = window_fit(sched.makespan_s, pb.window.start, pb.window.end)
-        if not window["fits"]:
+        length = int((pb.window.end - pb.window.start).total_seconds())
+        pause = window_pause(actions, forks, length) if sched.makespan_s > length else None
+        window = window_fit(sched.makespan_s, pb.window.start, pb.window.end, forks, pause)
+        if pause is not None:
             warnings.append(
-                f"the estimated makespan {hms(sched.makespan_s)} exceeds the maintenance window "
-                f"({hms(window['length_s'])}); the run will stop at a safe point when "
-                "the window closes and resume in the next one"
+                f"the estimated makespan {hms(sched.makespan_s)} on {forks} forks exceeds the "
+                f"maintenance window ({hms(length)}): the run will pause at a safe point "
+                f"about {hms(pause[0])} into the window with {pause[1]} action(s) left, "
+                "and resume in the next one"
             )
     if pb.reboot == "never":
         warnings.append("reboot: never — a host whose installer asks for a reboot is left pending")
@@ -62,7 +69,6 @@ def finish_plan(
                 {a.kind for a in actions}, pb.timeouts, pb.package.kind if pb.package else None
             ),
             "reboot": pb.reboot,
-            "forks_hint": None,
         },
         "warnings": warnings,
         "notes": notes,
@@ -76,6 +82,8 @@ def finish_plan(
         estimate={
             "makespan_s": sched.makespan_s,
             "critical_path": list(sched.critical_path),
+            "critical_path_s": sched.critical_path_s,
+            "forks": forks,
             "total_work_s": sum(a.estimate_s for a in actions),
         },
         extra=extra,

@@ -20,11 +20,17 @@ from .guarantees import render_guarantees
 from .timeline import Timing, render_critical_path, render_phases
 
 
+def _forks(plan: Plan) -> int | None:
+    """The forks the plan's estimate assumes (None: a plan that does not say)."""
+    forks = plan.estimate.get("forks")
+    return forks if isinstance(forks, int) and not isinstance(forks, bool) and forks > 0 else None
+
+
 def _timing(plan: Plan) -> tuple[Timing, int, tuple[str, ...], str | None]:
     """Schedule of the plan's actions: timing, makespan, critical path, or why it failed."""
     order = {a.id: i for i, a in enumerate(plan.actions)}
     try:
-        sched = schedule(plan.actions)
+        sched = schedule(plan.actions, _forks(plan))
     except ValueError as exc:
         return Timing({}, {}, order), 0, (), str(exc)
     return Timing(sched.start, sched.finish, order), sched.makespan_s, sched.critical_path, None
@@ -44,7 +50,7 @@ def _header(plan: Plan) -> list[str]:
 
 
 def _window_lines(window: object) -> list[str]:
-    """The window and whether the plan fits in it (two summary lines)."""
+    """The window and whether the plan fits in it (two or three summary lines)."""
     if not isinstance(window, Mapping):
         return ["  Window:              no maintenance window set"]
     length = as_int(window.get("length_s"))
@@ -56,10 +62,23 @@ def _window_lines(window: object) -> list[str]:
         verdict = f"fits, slack {hms(slack)}"
     else:
         verdict = f"DOES NOT FIT, the makespan exceeds it by {hms(max(0, -slack))}"
-    return [
+    forks = window.get("forks")
+    if isinstance(forks, int):
+        verdict += f" (on {forks} forks)"
+    lines = [
         *wrap(f"Window:              {span}", "  ", " " * 23),
         f"  Window fit:          {verdict}",
     ]
+    left = window.get("left_at_end")
+    if isinstance(left, int) and not isinstance(left, bool):
+        at = hms(as_int(window.get("pauses_at_s")))
+        lines += wrap(
+            f"pauses at a safe point about {at} into the window, {left} action(s) left "
+            "for the next window",
+            " " * 23,
+            " " * 23,
+        )
+    return lines
 
 
 def _summary(plan: Plan, makespan: int, problem: str | None) -> list[str]:
@@ -70,16 +89,28 @@ def _summary(plan: Plan, makespan: int, problem: str | None) -> list[str]:
         span += f" (recomputed from the actions: {hms(makespan)})"
     work = plan.estimate.get("total_work_s")
     total = as_int(work) if work is not None else sum(a.estimate_s for a in plan.actions)
-    execution = plan.extra.get("execution")
-    forks = execution.get("forks_hint") if isinstance(execution, Mapping) else None
-    limit = f"--forks {as_int(forks)}" if isinstance(forks, int) else "a --forks limit"
+    forks = _forks(plan)
+    if forks is not None:
+        path = hms(as_int(plan.estimate.get("critical_path_s")))
+        how = [
+            f"                       (on --forks {forks}, critical path first, as apply runs it;",
+            f"                       the critical path alone is {path})",
+        ]
+    else:
+        execution = plan.extra.get("execution")
+        hint = execution.get("forks_hint") if isinstance(execution, Mapping) else None
+        limit = f"--forks {as_int(hint)}" if isinstance(hint, int) else "a --forks limit"
+        how = [
+            f"                       (all ready actions in parallel; {limit} can only lengthen it)"
+        ]
     lines = [
         "",
         "SUMMARY",
         f"  Hosts touched:       {len(hosts)}",
         f"  Actions:             {len(plan.actions)}",
+        f"  Forks assumed:       {forks if forks is not None else 'not stated (unbounded)'}",
         f"  Estimated makespan:  {span}",
-        f"                       (all ready actions in parallel; {limit} can only lengthen it)",
+        *how,
         f"  Total work:          {hms(total)}",
         *_window_lines(plan.extra.get("window")),
     ]
