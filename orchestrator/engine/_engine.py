@@ -127,6 +127,9 @@ class Engine:
         self.budget_spent = False
         self.window_deferred = ""  # the first action the window had no room for
         self.stop_said = False
+        #: Actions in flight when an earlier controller died: they are asked about (or
+        #: re-probed) and finished like work in flight, even with the budget spent.
+        self.interrupted: set[str] = set()
 
     # -- set-up ------------------------------------------------------------------------
     def _load(self) -> None:
@@ -136,6 +139,8 @@ class Engine:
             st = rec.state if rec else "pending"
             self.state[aid] = "pending" if st == "running" else st  # re-probed on resume
             self.attempts[aid] = rec.attempts if rec else 0
+            if st == "running":  # in flight when the controller died: settle it first
+                self.interrupted.add(aid)
         failed = [aid for aid in self.graph.order if self.state[aid] in FAILED]
         self.budget.restore(
             self.journal.budget(self.run_id),
@@ -167,6 +172,9 @@ class Engine:
     def run(self, resumed: bool = False) -> RunResult:
         """Run until every action is final, or nothing more may start; journal the status."""
         self._load()
+        for aid in self.interrupted:  # what they opened is open: its closing is committed
+            if self.graph.actions[aid].kind in OPENERS:
+                self.admission.opened.update(span_keys(self.graph.actions[aid]))
         self.admission.restore()
         window = self.options.window
         self._emit(
@@ -225,7 +233,7 @@ class Engine:
 
     def _veto(self, aid: str) -> bool:
         """With the budget spent: no disruptive action, nothing in a scope being put back."""
-        if not self.budget_spent:
+        if not self.budget_spent or aid in self.interrupted:
             return False
         action = self.graph.actions[aid]
         if action.kind in DISRUPTIVE:
@@ -255,7 +263,7 @@ class Engine:
         action (an install, a stop not started yet) is put back in service, not driven on."""
         self.put_back_checked = True
         for span in self.admission.open_spans():
-            needs = self.admission.closure([span.end])
+            needs = self.admission.closure([span.end]) - self.interrupted
             if not any(self.graph.actions[n].kind in DISRUPTIVE for n in needs):
                 continue
             scope = scope_of(self.graph.actions[span.end], self.plan.facts)

@@ -48,8 +48,23 @@ from __future__ import annotations
 #: How long (days) the host keeps the record of a step.
 RECORD_DAYS = 14
 
+#: Stops a step at its timeout: after $1 seconds mark $3, TERM the process group of $2,
+#: then KILL it (in the runner and the inline path alike).
+_WATCHDOG = r"""orch_watchdog() {
+  orch_left=$1
+  while [ "$orch_left" -gt 0 ]; do
+    sleep 1
+    orch_left=$((orch_left - 1))
+  done
+  : >"$3"
+  kill -s TERM -- "-$2" 2>/dev/null || kill -s TERM "$2" 2>/dev/null
+  sleep 2
+  kill -s KILL -- "-$2" 2>/dev/null || kill -s KILL "$2" 2>/dev/null
+}"""
+
 SH_INTERPRETER = (
-    r"""
+    (
+        r"""
 umask 077
 orch_dir=$(mktemp -d "${TMPDIR:-/tmp}/orch1.XXXXXX") || exit 1
 trap 'rm -rf "$orch_dir"' EXIT
@@ -86,17 +101,7 @@ orch_put_answer() {
   orch_sync "$orch_work/answer.tmp"
   mv -f "$orch_work/answer.tmp" "$orch_work/answer"
 }
-orch_watchdog() {
-  orch_left=$1
-  while [ "$orch_left" -gt 0 ]; do
-    sleep 1
-    orch_left=$((orch_left - 1))
-  done
-  : >"$orch_work/timedout"
-  kill -s TERM -- "-$2" 2>/dev/null || kill -s TERM "$2" 2>/dev/null
-  sleep 2
-  kill -s KILL -- "-$2" 2>/dev/null || kill -s KILL "$2" 2>/dev/null
-}
+ORCH_WATCHDOG
 : >"$orch_work/out"
 : >"$orch_work/payload"
 if [ -n "$orch_rec" ]; then
@@ -111,7 +116,7 @@ fi
 ORCH_PAYLOAD="$orch_work/payload" $orch_setsid sh "$orch_work/sh" \
   </dev/null >"$orch_work/out" 2>"$orch_work/err" &
 orch_pid=$!
-orch_watchdog "$orch_timeout" "$orch_pid" </dev/null >/dev/null 2>&1 &
+orch_watchdog "$orch_timeout" "$orch_pid" "$orch_work/timedout" </dev/null >/dev/null 2>&1 &
 orch_dog=$!
 wait "$orch_pid"
 orch_rc=$?
@@ -144,17 +149,7 @@ orch_answer() {
   orch_b64 "$5"
   printf '\n'
 }
-orch_watchdog() {
-  orch_left=$1
-  while [ "$orch_left" -gt 0 ]; do
-    sleep 1
-    orch_left=$((orch_left - 1))
-  done
-  : >"$3"
-  kill -s TERM -- "-$2" 2>/dev/null || kill -s TERM "$2" 2>/dev/null
-  sleep 2
-  kill -s KILL -- "-$2" 2>/dev/null || kill -s KILL "$2" 2>/dev/null
-}
+ORCH_WATCHDOG
 orch_inline() {
   orch_req="$orch_dir/$orch_id"
   : >"$orch_req.out"
@@ -255,4 +250,7 @@ while IFS=' ' read -r orch_magic orch_id orch_timeout orch_script orch_rest; do
   rm -rf "$orch_work"
 done
 """
-).replace("RECORD_DAYS", str(RECORD_DAYS))
+    )
+    .replace("RECORD_DAYS", str(RECORD_DAYS))
+    .replace("ORCH_WATCHDOG", _WATCHDOG)
+)
