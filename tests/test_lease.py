@@ -215,3 +215,34 @@ def test_a_lease_of_a_run_still_starting_gives_no_resume_advice(path: Path) -> N
     with pytest.raises(LockHeldError) as err:
         LocalLease(path, ["host:a"], Holder.me()).acquire("run-2")
     assert "a run that is starting" in str(err.value) and "resume" not in str(err.value)
+
+
+def test_a_lease_past_its_expiry_is_not_valid_even_before_the_heartbeat_says_so(
+    path: Path,
+) -> None:
+    lease = LocalLease(path, ["host:a"], Holder.me(), ttl_s=0.2)
+    lease.acquire("run-1")
+    assert lease.valid()
+    time.sleep(0.3)  # no heartbeat: as if renewal were stuck on a locked store
+    assert not lease.valid() and not lease.lost.is_set()
+
+
+def test_the_engine_starts_nothing_once_its_lease_is_not_valid(tmp_path: Path) -> None:
+    from orchestrator.engine._clock import ScaledClock
+    from orchestrator.engine._engine import Engine, EngineOptions
+    from orchestrator.engine._journal import Journal
+    from orchestrator.engine._observers import Recorder
+    from tests.enginekit import ScriptedDriver, example_plan
+
+    plan = example_plan()
+    journal = Journal(tmp_path / "journal.sqlite")
+    clock = ScaledClock(1_800_000_000.0, 0.0)
+    run_id = journal.create_run(plan.to_json(), plan, {}, clock.now())
+    driver = ScriptedDriver()
+    engine = Engine(
+        plan, run_id, journal, driver, clock, Recorder(), EngineOptions(),
+        lease_valid=lambda: False,
+    )  # fmt: skip
+    result = engine.run()
+    assert result.status == "paused" and result.stop == "lease"
+    assert driver.applied == []

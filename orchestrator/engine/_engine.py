@@ -87,11 +87,13 @@ class Engine:
         stop: threading.Event | None = None,
         halt: threading.Event | None = None,
         finalize: Finalizer | None = None,
+        lease_valid: Callable[[], bool] | None = None,
     ) -> None:
         self.plan, self.run_id, self.journal = plan, run_id, journal
         self.clock, self.observer, self.options = clock, observer, options
         self.graph = RunGraph(plan)
         self.finalize = finalize
+        self.lease_valid = lease_valid  # False: the lease expired unrenewed; start nothing
         self.stop = stop or threading.Event()  # graceful: finish open spans, start nothing new
         self.halt = halt or threading.Event()  # lease lost: start nothing at all
         self.events: queue.Queue[Event] = queue.Queue()
@@ -271,6 +273,8 @@ class Engine:
                 self.scopes.append(scope)
 
     def _admit(self, pool: ThreadPoolExecutor) -> None:
+        if self.lease_valid is not None and not self.lease_valid():
+            self.halt.set()  # as if lost: another controller may take it over now
         if self.halt.is_set():
             return
         if self.budget_spent and not self.put_back_checked:

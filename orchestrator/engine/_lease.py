@@ -79,6 +79,10 @@ class Lease(Protocol):
         """Keep renewing the lease until it is released."""
         ...
 
+    def valid(self) -> bool:
+        """Whether the lease still holds now (not lost, not past its expiry)."""
+        ...
+
     def release(self) -> None:
         """Give the keys back."""
         ...
@@ -285,6 +289,11 @@ class LocalLease:
             f"`orchestrator resume {run}`"
         )
 
+    def valid(self) -> bool:
+        """Not lost and not past the expiry of the last renewal: a renewal stalled on a
+        locked store does not let the controller start work it may no longer hold."""
+        return not self.lost.is_set() and time.time() < self._expires
+
     def renew(self) -> None:
         """Extend the lease by ``ttl_s``; :class:`~orchestrator.errors.LockHeldError` if any
         key is no longer ours (someone took it over after it expired, or it was removed)."""
@@ -309,10 +318,12 @@ class LocalLease:
         )
 
     def start_heartbeat(self) -> None:
-        """Renew the lease every ``ttl_s / 3`` seconds from a daemon thread until released;
-        if it is lost, set :attr:`lost` and stop."""
+        """Renew the lease now (:class:`~orchestrator.errors.LockHeldError` if it was lost
+        meanwhile), then every ``ttl_s / 3`` seconds from a daemon thread until released; if
+        it is lost, set :attr:`lost` and stop."""
         if self._thread is not None and self._thread.is_alive():
             return
+        self.renew()
         self._stop.clear()
         self._thread = threading.Thread(target=self._beat, name=f"lease {self.key}", daemon=True)
         self._thread.start()

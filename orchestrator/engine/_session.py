@@ -293,7 +293,7 @@ def execute(
         with graceful_stop(stop):
             engine = Engine(
                 plan, run_id, journal, resources.driver, clock, observer, options,
-                stop=stop, halt=lease.lost, finalize=finalize,
+                stop=stop, halt=lease.lost, finalize=finalize, lease_valid=lease.valid,
             )  # fmt: skip
             result = engine.run(resumed=resumed)
     finally:
