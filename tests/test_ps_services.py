@@ -14,8 +14,8 @@ import pytest
 
 from orchestrator.service_names import service_name_problem
 from orchestrator.transports._quote import ps_quote
-from orchestrator.transports._verbs_ps import PS_LIBRARY, render_ps
-from orchestrator.transports._verbs_ps_host import PS_HOST
+from orchestrator.verbs.powershell._host import PS_HOST
+from orchestrator.verbs.powershell._library import PS_LIBRARY, render_ps
 from tests.hostile import HOSTILE, canaries
 from tests.test_ps_verbs import problems
 from tests.test_service_names import PATH_NAMES

@@ -28,19 +28,14 @@ from orchestrator.transports._interp_ps import (
     ps_interpreter_line,
 )
 from orchestrator.transports._quote import ps_quote
-from orchestrator.transports._verbs_ps import (
-    PS_LIBRARY,
-    STEPS,
-    ps_script,
-    render_ps,
-    render_ps_file_facts,
-)
+from orchestrator.verbs import STEPS
+from orchestrator.verbs.powershell import PS_LIBRARY, ps_script, render_ps, render_ps_file_facts
 from tests.hostile import HOSTILE, golden_actions
 from tests.test_quote import ps_unquote
 
 PARSER = Parser(Language(tree_sitter_powershell.language()))
 CMDLETS = json.loads(
-    (Path(__file__).parents[1] / "orchestrator/transports/cmdlets.json").read_text()
+    (Path(__file__).parents[1] / "orchestrator/verbs/powershell/cmdlets.json").read_text()
 )
 COMMON = {p.lower() for p in CMDLETS["common_parameters"]}
 TABLE = {

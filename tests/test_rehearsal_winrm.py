@@ -81,7 +81,7 @@ def test_exchange_rehearsal_over_winrm_equals_the_direct_rehearsal(tmp_path: Pat
 @pytest.mark.parametrize("name", ["EVS'1", "a\u2019b", "$(Remove-Item C:\\)", "x`n;y", "'" * 50])
 def test_hostile_params_cross_the_wire_verbatim(name: str) -> None:
     from orchestrator.plan import Action
-    from orchestrator.transports._verbs_ps import ps_script
+    from orchestrator.verbs.powershell._library import ps_script
 
     action = Action("c/n/move", "move_group", "n", "c", {"group": name, "to_node": "n2"}, (), 1)
     call = parse_call(ps_script(action, "apply"))

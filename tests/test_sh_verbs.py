@@ -20,8 +20,8 @@ import pytest
 from orchestrator.plan import Action
 from orchestrator.transports import _frame
 from orchestrator.transports._interp_sh import SH_INTERPRETER
-from orchestrator.transports._verbs_ps import STEPS
-from orchestrator.transports._verbs_sh import (
+from orchestrator.verbs import STEPS
+from orchestrator.verbs.sh._library import (
     SH_CHECKS,
     SH_KINDS,
     SH_LIBRARY,

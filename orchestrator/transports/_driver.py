@@ -91,15 +91,15 @@ class TransportDriver:
 
     def _script(self, action: Action, step: str, host: str) -> str:
         if self._platform(host) == "linux":
-            from ._verbs_sh import sh_script
+            from ..verbs.sh import sh_script
 
             return sh_script(action, step, self.scope)
-        from ._verbs_ps import render_ps
+        from ..verbs.powershell import render_ps
 
         return render_ps(action, step, self.scope)
 
     def _load_library(self, host: str, transport: Transport) -> None:
-        from ._verbs_ps import PS_LIBRARY
+        from ..verbs.powershell import PS_LIBRARY
 
         result = transport.run(PS_LIBRARY, timeout=CHECK_TIMEOUT_S)
         if result.exit_code != 0:

@@ -2,7 +2,7 @@
 simulated lab, so that a whole rehearsal can run over the real WinRM protocol.
 
 Each request is the verb library plus one call ``Invoke-OrchVerb -Kind ... -Step ...
--Params @{...} -Context @{...}`` (orchestrator/transports/_verbs_ps.py). The call is parsed
+-Params @{...} -Context @{...}`` (orchestrator/verbs/powershell/_library.py). The call is parsed
 with tree-sitter-powershell and its literals are evaluated back into Python values, so the
 parameters the lab sees are the ones that crossed the wire after quoting, not a copy taken
 from the plan; they are checked against the plan's action. The lab's answer is returned in

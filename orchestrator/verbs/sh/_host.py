@@ -1,6 +1,6 @@
-"""POSIX sh verbs for Linux hosts: the checks. Services are in :mod:`._verbs_sh_services`;
-packages, reboots, files and hooks in :mod:`._verbs_sh_pkg`; the load balancer in
-:mod:`._verbs_sh_core`.
+"""POSIX sh verbs for Linux hosts: the checks. Services are in :mod:`._services`;
+packages, reboots, files and hooks in :mod:`._pkg`; the load balancer in
+:mod:`._core`.
 
 Checks: ``disk-space`` (``df -Pk``), ``no-installer-running`` (an fcntl/flock lock held on
 the dpkg/rpm lock files per ``/proc/locks``, or a package manager process running),

@@ -1,13 +1,14 @@
 """The POSIX sh verb library for Linux hosts and the renderer of one call.
 
 :data:`SH_LIBRARY` defines ``orch_verb`` and one function per supported kind and step
-(``orch_<kind>_<step>``). Each request runs in a fresh ``sh`` (see :mod:`._interp_sh`), so
-the script of a request is the library followed by the call (:func:`sh_script`); dash
-parses the library in well under a millisecond. :func:`render_sh` is the call alone:
-``orch_verb KIND STEP @id=... @host=... key=value ...``, one :func:`~._quote.sh_quote`d word
-per argument; lists become repeated ``key=item`` words, booleans ``true``/``false``, and
-``None`` is left out. Kinds and checks that exist only on Windows are refused here, at
-render time, with a :class:`ValueError`.
+(``orch_<kind>_<step>``). Each request runs in a fresh ``sh`` (see
+:mod:`orchestrator.transports._interp_sh`), so the script of a request is the library
+followed by the call (:func:`sh_script`); dash parses the library in well under a
+millisecond. :func:`render_sh` is the call alone: ``orch_verb KIND STEP @id=... @host=...
+key=value ...``, one ``sh_quote``d word per argument (:mod:`orchestrator.transports._quote`);
+lists become repeated ``key=item`` words, booleans ``true``/``false``, and ``None`` is left
+out. Kinds and checks that exist only on Windows are refused here, at render time, with a
+:class:`ValueError`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..plan import Action
-from ._quote import sh_quote
-from ._verbs_ps import check_call
-from ._verbs_sh_core import SH_CORE
-from ._verbs_sh_host import SH_HOST
-from ._verbs_sh_pkg import SH_PKG
-from ._verbs_sh_services import SH_SERVICES
+from ...plan import Action
+from ...transports._quote import sh_quote
+from .._calls import check_call
+from ._core import SH_CORE
+from ._host import SH_HOST
+from ._pkg import SH_PKG
+from ._services import SH_SERVICES
 
 #: The whole sh verb library (POSIX sh; dash-compatible).
 SH_LIBRARY = "".join(
@@ -93,7 +94,7 @@ def _check_linux(action: Action, step: str) -> None:
 
 def sh_args(action: Action, step: str, scope: str = "") -> list[str]:
     """The argument words of ``orch_verb`` for one step of ``action`` on a Linux host
-    (``scope`` as for :func:`~._verbs_ps.render_ps`)."""
+    (``scope`` as for :func:`~orchestrator.verbs.powershell.render_ps`)."""
     _check_linux(action, step)
     words = [action.kind, step, f"@id={action.id}"]
     if scope:

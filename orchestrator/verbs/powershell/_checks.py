@@ -3,8 +3,8 @@ effect" (a check always runs); apply runs the check and throws ``check '<name>' 
 <why>`` when it does not hold; verify runs it again and answers ``ok``/``message``.
 
 Each check is ``Test-OrchCheck<Name>`` returning ``@{ ok; message }``. The host-level ones
-live here; the cluster checks in :mod:`._verbs_ps_cluster`, the MSI build checks in
-:mod:`._verbs_ps_build`. An unknown check name is an error, never a pass.
+live here; the cluster checks in :mod:`._cluster`, the MSI build checks in
+:mod:`._build`. An unknown check name is an error, never a pass.
 """
 
 from __future__ import annotations

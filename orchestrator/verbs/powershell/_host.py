@@ -2,8 +2,8 @@ r"""PowerShell verbs for services (with their dependents) and the load balancer 
 site hook). A service is named by its name or, where that is unambiguous, its display name
 (``Find-OrchService``); anything with ``\`` or ``/``, control characters, a leading ``-``,
 ``.`` or space, or more than 255 characters is refused first (``Assert-OrchServiceName``).
-Files and hooks live in :mod:`._verbs_ps_files`, installs in :mod:`._verbs_ps_install`,
-reboots in :mod:`._verbs_ps_reboot`."""
+Files and hooks live in :mod:`._files`, installs in :mod:`._install`,
+reboots in :mod:`._reboot`."""
 
 from __future__ import annotations
 

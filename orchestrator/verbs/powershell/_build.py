@@ -6,7 +6,7 @@ the SDK's ``template.pcp`` and fills its Properties, ImageFamilies, UpgradedImag
 TargetImages tables through the Windows Installer automation interface (parameterised SQL, no
 value ever pasted into a query); ``build_patch`` runs ``msimsp.exe -s <pcp> -p <msp> -l <log>
 -f <tmp>``. The SDK is found from ``sdk_dir``, ``%ORCH_MSI_SDK%``, or under ``Windows Kits`` /
-``Microsoft SDKs``; the MSI helpers and checks live in :mod:`._verbs_ps_msi`.
+``Microsoft SDKs``; the MSI helpers and checks live in :mod:`._msi`.
 """
 
 from __future__ import annotations

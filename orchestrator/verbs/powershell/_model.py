@@ -18,7 +18,7 @@ Every value is passed as its own argument, quoted with the Windows command-line 
 
 from __future__ import annotations
 
-from ..kinds import S3_KINDS
+from ...kinds import S3_KINDS
 
 _HELPERS = r"""
 function Get-OrchModelCli {

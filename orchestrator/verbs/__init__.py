@@ -1,0 +1,31 @@
+"""The verbs: what each action kind does on a host, written once per dialect.
+
+- :mod:`.powershell`: Windows PowerShell 3.0+ (every kind that reaches a host);
+- :mod:`.sh`: POSIX sh on Linux hosts (the kinds in :data:`.sh.SH_KINDS`).
+
+:data:`CATALOGUE` says which kinds each dialect implements; the transports (WinRM, SSH)
+only move the rendered scripts and their answers. The quoting helpers every dialect uses
+live in :mod:`orchestrator.transports._quote`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..kinds import KNOWN_KINDS
+from ._calls import ENGINE_ONLY_KINDS, STEPS, check_call
+from .sh import SH_KINDS
+
+#: Dialect -> the action kinds it has a verb for.
+CATALOGUE: Mapping[str, frozenset[str]] = {
+    "powershell": frozenset(KNOWN_KINDS) - ENGINE_ONLY_KINDS,
+    "sh": frozenset(SH_KINDS),
+}
+
+
+def dialects_for(kind: str) -> list[str]:
+    """The dialects that implement ``kind`` (empty for a kind no host runs)."""
+    return [name for name, kinds in CATALOGUE.items() if kind in kinds]
+
+
+__all__ = ["CATALOGUE", "ENGINE_ONLY_KINDS", "STEPS", "check_call", "dialects_for"]
