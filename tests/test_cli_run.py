@@ -671,6 +671,15 @@ def test_first_ctrl_c_is_acknowledged_and_stops_at_a_safe_point(tmp_path: Path) 
     assert report_json(journal)["stop"] == "stop"
 
 
+def _running_installs(journal: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5) as db:
+            sql = "SELECT count(*) FROM actions WHERE state = 'running' AND action_id LIKE ?"
+            return int(db.execute(sql, ("%install%",)).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def test_second_ctrl_c_aborts_at_once_and_resume_carries_on(tmp_path: Path) -> None:
     journal = tmp_path / "journal.sqlite"
     # slow enough that the running installs would take minutes to finish
@@ -683,9 +692,12 @@ def test_second_ctrl_c_aborts_at_once_and_resume_carries_on(tmp_path: Path) -> N
     )  # fmt: skip
     try:
         _wait_for_run(journal, proc)
-        time.sleep(1.0)
+        deadline = time.monotonic() + 60
+        while not _running_installs(journal):  # a long step in flight: the first Ctrl-C waits
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.5)
+        time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
         started = time.monotonic()
         _, err = proc.communicate(timeout=60)
