@@ -646,15 +646,20 @@ def test_secrets_in_the_inventory_never_reach_any_output(tmp_path: Path) -> None
 # -- 9. Ctrl-C ---------------------------------------------------------------------------
 
 
-def test_first_ctrl_c_is_acknowledged_and_stops_at_a_safe_point(tmp_path: Path) -> None:
-    journal = tmp_path / "journal.sqlite"
-    args = [a for a in apply_args(scale="0.001") if a not in ("--progress", "none")]
-    proc = subprocess.Popen(
+def _plain_apply(journal: Path, scale: str) -> subprocess.Popen[str]:
+    """The Exchange rehearsal as a controller process with plain progress on stderr."""
+    args = [a for a in apply_args(scale=scale) if a not in ("--progress", "none")]
+    return subprocess.Popen(
         [sys.executable, "-m", "orchestrator", *args, "--progress", "plain",
          "--journal", str(journal)],
         cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
+
+
+def test_first_ctrl_c_is_acknowledged_and_stops_at_a_safe_point(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite"
+    proc = _plain_apply(journal, "0.001")
     try:
         _wait_for_run(journal, proc)
         time.sleep(0.5)
@@ -683,13 +688,7 @@ def _running_installs(journal: Path) -> int:
 def test_second_ctrl_c_aborts_at_once_and_resume_carries_on(tmp_path: Path) -> None:
     journal = tmp_path / "journal.sqlite"
     # slow enough that the running installs would take minutes to finish
-    args = [a for a in apply_args(scale="0.05") if a not in ("--progress", "none")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator", *args, "--progress", "plain",
-         "--journal", str(journal)],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    proc = _plain_apply(journal, "0.05")
     try:
         _wait_for_run(journal, proc)
         deadline = time.monotonic() + 60

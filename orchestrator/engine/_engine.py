@@ -125,8 +125,6 @@ class Engine:
         self.scopes: list[frozenset[str]] = []
         self.compensated: set[frozenset[str]] = set()
         self.budget = Budget(options.limits(), (a.host for a in plan.actions if a.host))
-        self.failures = 0
-        self.budget_spent = False
         self.window_deferred = ""  # the first action the window had no room for
         self.stop_said = False
         #: Actions in flight when an earlier controller died: they are asked about (or
@@ -148,8 +146,6 @@ class Engine:
             self.journal.budget(self.run_id),
             ((aid, self.graph.actions[aid].host) for aid in failed),
         )
-        self.failures = len(failed)
-        self.budget_spent = self.budget.spent
         reopen_compensated(
             self.graph, self.journal, self.run_id, records, self.state, now=self.clock.now()
         )
@@ -342,7 +338,6 @@ class Engine:
             self.journal.set_budget(self.run_id, self.budget.to_json())
         self.state[aid] = outcome.state
         self.attempts[aid] = outcome.attempts
-        self.failures += 1
         self._emit(
             "action_finished", action, outcome=outcome.state, attempts=outcome.attempts,
             duration_s=self._duration(aid, now), message=outcome.message,
@@ -354,8 +349,17 @@ class Engine:
         if spends:
             self._spend_budget()
 
+    @property
+    def failures(self) -> int:
+        """Failed actions (and actions of unknown outcome) of the run, as the budget counts."""
+        return len(self.budget.failed_actions)
+
+    @property
+    def budget_spent(self) -> bool:
+        """Whether the failure budget is spent (journaled with the failure that spent it)."""
+        return self.budget.spent
+
     def _spend_budget(self) -> None:
-        self.budget_spent = True
         self._emit(
             "budget_spent", failures=self.failures, max_failures=self.options.max_failures,
             failed_hosts=len(self.budget.failed_hosts), reason=self.budget.reason,

@@ -28,11 +28,17 @@ def already_running(host: str) -> TransientError:
     )
 
 
+def _restore_list(a: Action) -> list[str]:
+    """The services whose start mode a ``restore_start_mode`` start puts back: all the
+    stop held (``restore_services``, when compensation narrowed ``services``)."""
+    return strings(a, "restore_services") or strings(a, "services")
+
+
 def _services_probe(state: str) -> Probe:
     def probe(ctx: Ctx, a: Action) -> bool:
         h = find_host(ctx, a)
         if state == RUNNING and a.params.get("restore_start_mode"):
-            held = strings(a, "restore_services") or strings(a, "services")
+            held = _restore_list(a)
             if any(s in h.held_modes for s in held):
                 return False
         hold = state == STOPPED and bool(a.params.get("hold_across_reboots"))
@@ -58,7 +64,7 @@ def _services_effect(state: str) -> Effect:
                 h.held_modes.setdefault(s, h.start_modes.get(s, "automatic"))
                 h.start_modes[s] = "disabled"
         if state == RUNNING and a.params.get("restore_start_mode"):
-            for s in strings(a, "restore_services") or strings(a, "services"):
+            for s in _restore_list(a):
                 if s in h.held_modes:
                     _set_mode(h, s, h.held_modes.pop(s))
         text = f"{state} {', '.join(strings(a, 'services'))}"

@@ -48,8 +48,10 @@ from __future__ import annotations
 #: How long (days) the host keeps the record of a step.
 RECORD_DAYS = 14
 
-#: Stops a step at its timeout: after $1 seconds mark $3, TERM the process group of $2,
-#: then KILL it (in the runner and the inline path alike).
+#: Runs a step under a watchdog, in the runner and the inline path alike: ``orch_watchdog``
+#: stops it at its timeout (after $1 seconds mark $3, TERM the process group of $2, then
+#: KILL it); ``orch_watched SCRIPT OUT ERR PAYLOAD FLAG`` runs SCRIPT in its own session
+#: under it and sets ``orch_rc`` (124 when it was stopped).
 _WATCHDOG = r"""orch_watchdog() {
   orch_left=$1
   while [ "$orch_left" -gt 0 ]; do
@@ -60,6 +62,20 @@ _WATCHDOG = r"""orch_watchdog() {
   kill -s TERM -- "-$2" 2>/dev/null || kill -s TERM "$2" 2>/dev/null
   sleep 2
   kill -s KILL -- "-$2" 2>/dev/null || kill -s KILL "$2" 2>/dev/null
+}
+orch_watched() {
+  ORCH_PAYLOAD="$4" $orch_setsid sh "$1" </dev/null >"$2" 2>"$3" &
+  orch_pid=$!
+  orch_watchdog "$orch_timeout" "$orch_pid" "$5" </dev/null >/dev/null 2>&1 &
+  orch_dog=$!
+  wait "$orch_pid"
+  orch_rc=$?
+  kill -s KILL "$orch_dog" 2>/dev/null
+  wait "$orch_dog" 2>/dev/null
+  if [ -e "$5" ]; then
+    orch_rc=124
+    printf 'orchestrator: timed out after %s s; the step was stopped\n' "$orch_timeout" >>"$3"
+  fi
 }"""
 
 SH_INTERPRETER = (
@@ -113,20 +129,8 @@ if [ -n "$orch_rec" ]; then
   fi
   orch_sync "$orch_rec"
 fi
-ORCH_PAYLOAD="$orch_work/payload" $orch_setsid sh "$orch_work/sh" \
-  </dev/null >"$orch_work/out" 2>"$orch_work/err" &
-orch_pid=$!
-orch_watchdog "$orch_timeout" "$orch_pid" "$orch_work/timedout" </dev/null >/dev/null 2>&1 &
-orch_dog=$!
-wait "$orch_pid"
-orch_rc=$?
-kill -s KILL "$orch_dog" 2>/dev/null
-wait "$orch_dog" 2>/dev/null
-if [ -e "$orch_work/timedout" ]; then
-  orch_rc=124
-  printf 'orchestrator: timed out after %s s; the step was stopped\n' "$orch_timeout" \
-    >>"$orch_work/err"
-fi
+orch_watched "$orch_work/sh" "$orch_work/out" "$orch_work/err" "$orch_work/payload" \
+  "$orch_work/timedout"
 orch_put_answer "$orch_rc"
 rm -f "$orch_work/out" "$orch_work/err" "$orch_work/payload" "$orch_work/sh"
 if [ -n "$orch_rec" ]; then
@@ -163,20 +167,8 @@ orch_inline() {
     rm -f "$orch_req".*
     return
   fi
-  ORCH_PAYLOAD="$orch_req.payload" $orch_setsid sh "$orch_req.sh" \
-    </dev/null >"$orch_req.out" 2>"$orch_req.err" &
-  orch_pid=$!
-  orch_watchdog "$orch_timeout" "$orch_pid" "$orch_req.timedout" </dev/null >/dev/null 2>&1 &
-  orch_dog=$!
-  wait "$orch_pid"
-  orch_rc=$?
-  kill -s KILL "$orch_dog" 2>/dev/null
-  wait "$orch_dog" 2>/dev/null
-  if [ -e "$orch_req.timedout" ]; then
-    orch_rc=124
-    printf 'orchestrator: timed out after %s s; the step was stopped\n' "$orch_timeout" \
-      >>"$orch_req.err"
-  fi
+  orch_watched "$orch_req.sh" "$orch_req.out" "$orch_req.err" "$orch_req.payload" \
+    "$orch_req.timedout"
   orch_answer "$orch_id" "$orch_rc" "$orch_req.out" "$orch_req.err" "$orch_req.payload"
   rm -f "$orch_req".*
 }

@@ -132,9 +132,7 @@ function Test-OrchStartServices {
     $down = @(Get-OrchStartList -P $P | Where-Object { (Find-OrchService $_).Status -ne 'Running' })
     if ($down.Count -gt 0) { return (New-OrchProbe $false ('not running: ' + ($down -join ', '))) }
     if (Get-OrchParam -P $P -Name 'restore_start_mode' -Default $false) {
-        $names = @(Get-OrchList -P $P -Name 'restore_services')
-        if ($names.Count -eq 0) { $names = @(Get-OrchList -P $P -Name 'services') }
-        $held = @($names | Where-Object {
+        $held = @(Get-OrchRestoreList -P $P | Where-Object {
             $svc = Find-OrchService $_
             $svc -and -not (Test-OrchServiceRestored $svc)
         })
@@ -152,9 +150,7 @@ function Invoke-OrchStartServices {
         ForEach-Object { $_.Name })
     $restore = [bool](Get-OrchParam -P $P -Name 'restore_start_mode' -Default $false)
     if ($restore) {
-        $names = @(Get-OrchList -P $P -Name 'restore_services')
-        if ($names.Count -eq 0) { $names = @(Get-OrchList -P $P -Name 'services') }
-        foreach ($name in $names) {
+        foreach ($name in @(Get-OrchRestoreList -P $P)) {
             $svc = Find-OrchService $name
             if ($svc) { Restore-OrchServiceStart $svc }
         }

@@ -7,9 +7,11 @@ reboot of a prerequisite such as KB 831464, or they hold files and the install f
 host (``services/mode|<name>``, from ``HKLM:\SYSTEM\CurrentControlSet\Services\<name>\Start``:
 2 Automatic, 3 Manual, 4 Disabled) and sets it to Disabled before stopping it;
 ``start_services`` with ``restore_start_mode`` sets the recorded mode back and forgets it
-before starting. The name is a real service's name (from ``Find-OrchService``), never a
-display name; ``Set-Service -InputObject -StartupType`` exists since PowerShell 2.0. A
-delayed automatic start comes back as plain Automatic."""
+before starting (every service of ``restore_services`` when compensation narrowed
+``services`` to what this run stopped, else ``services``). The name is a real service's
+name (from ``Find-OrchService``), never a display name; ``Set-Service -InputObject
+-StartupType`` exists since PowerShell 2.0. A delayed automatic start comes back as plain
+Automatic."""
 
 from __future__ import annotations
 
@@ -44,6 +46,13 @@ function Restore-OrchServiceStart {
     if ($null -eq $mode) { return }
     Set-Service -InputObject $svc -StartupType ([string]@($mode)[0])
     Remove-OrchMark -Area 'services' -Key $key
+}
+
+function Get-OrchRestoreList {
+    param([hashtable]$P)
+    $names = @(Get-OrchList -P $P -Name 'restore_services')
+    if ($names.Count -eq 0) { $names = @(Get-OrchList -P $P -Name 'services') }
+    return $names
 }
 
 function Test-OrchServiceRestored {
