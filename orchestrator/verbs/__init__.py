@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from ..kinds import KNOWN_KINDS
 from ._calls import ENGINE_ONLY_KINDS, STEPS, check_call
+from ._dialects import Choice, choose, platform_of
 from .sh import SH_KINDS
 
 #: Dialect -> the action kinds it has a verb for.
@@ -28,4 +29,18 @@ def dialects_for(kind: str) -> list[str]:
     return [name for name, kinds in CATALOGUE.items() if kind in kinds]
 
 
-__all__ = ["CATALOGUE", "ENGINE_ONLY_KINDS", "STEPS", "check_call", "dialects_for"]
+def choose_dialect(kind: str, host_facts: Mapping[str, object]) -> Choice:
+    """The dialect of :data:`CATALOGUE` that runs ``kind`` on a host (see :mod:`._dialects`)."""
+    return choose(kind, host_facts, CATALOGUE)
+
+
+__all__ = [
+    "CATALOGUE",
+    "ENGINE_ONLY_KINDS",
+    "STEPS",
+    "Choice",
+    "check_call",
+    "choose_dialect",
+    "dialects_for",
+    "platform_of",
+]
