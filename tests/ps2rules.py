@@ -286,7 +286,7 @@ class _Checker:
         name = ALIASES.get(_text(names[0]).lower(), _text(names[0])).lower()
         table = versions()
         entry = table["cmdlets"].get(name)
-        if entry is not None and (why := too_new(entry)) and not _guarded(node, name):
+        if entry is not None and (why := too_new(entry)) and not _guarded(node, name, entry):
             self.add("cmdlet", node, f"{_text(names[0])}: {why}")
         elements = [e for c in node.children if c.type == "command_elements" for e in c.children]
         params = [e for e in elements if e.type == "command_parameter"]
@@ -311,10 +311,12 @@ class _Checker:
                 self.add("strictmode", node, "Set-StrictMode -Version 3+ is 3.0 and later")
 
 
-def _guarded(node: Node, name: str) -> bool:
-    """Whether ``node`` is in the then-block of ``if (Get-Command -Name <name> ...)``: the
-    cmdlet runs only where it exists (the 2.0 path is the else branch)."""
-    pattern = re.compile(r"Get-Command\s+(-Name\s+)?'?" + re.escape(name) + r"'?(\s|\))", re.I)
+def _guarded(node: Node, name: str, entry: dict[str, Any]) -> bool:
+    """Whether ``node`` is in the then-block of ``if (Get-Command -Name <name> ...)``, or of
+    an ``if`` whose condition matches the entry's ``guard``: the cmdlet runs only where it
+    exists (the 2.0 path is the else branch)."""
+    command = r"Get-Command\s+(-Name\s+)?'?" + re.escape(name) + r"'?(\s|\))"
+    pattern = re.compile(command + ("|" + entry["guard"] if entry.get("guard") else ""), re.I)
     child, parent = node, node.parent
     while parent is not None:
         if parent.type == "if_statement" and child.type == "statement_block":

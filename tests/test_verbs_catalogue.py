@@ -19,7 +19,8 @@ def test_every_kind_that_reaches_a_host_has_a_powershell_verb() -> None:
     assert CATALOGUE["sh"] < CATALOGUE["powershell"]
     assert dialects_for("barrier") == []
     assert dialects_for("upgrade_virtual_server") == ["powershell"]
-    assert dialects_for("stop_services") == ["powershell", "sh"]
+    assert dialects_for("stop_services") == ["powershell", "powershell2", "sh"]
+    assert CATALOGUE["powershell2"] < CATALOGUE["powershell"]
 
 
 @pytest.mark.parametrize("kind", sorted(set(KNOWN_KINDS) - ENGINE_ONLY_KINDS))

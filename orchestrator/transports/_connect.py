@@ -58,6 +58,7 @@ def transport_factory(
         own = host_vars.get(host, {})
         password = password_for(host, own, env)
         if kind == "winrm":
+            from ._interp_ps import ps_program
             from ._winrm import WinRMTransport
 
             if password is None:
@@ -72,6 +73,7 @@ def transport_factory(
                 transport=str(conn.get("winrm_transport") or "ntlm"),
                 cert_validation=bool(conn.get("cert_validation", True)),
                 allow_unencrypted=bool(conn.get("allow_unencrypted", False)),
+                interpreter=ps_program((info.get("os") or {}).get("powershell")),
             )
         if kind == "ssh":
             from ._ssh import SSHTransport

@@ -29,6 +29,15 @@ and an ask answers from that record (:mod:`._interp_ps_records`).
 Everything is UTF-8 (``[Console]::OutputEncoding``), every answer is one line, flushed.
 :func:`PS_ONE_SHOT` is the same handler run once in a fresh ``powershell.exe`` (when the
 persistent interpreter died): its text goes through the same bootstrap.
+
+**PowerShell 2.0** (Windows Server 2003 with WMF 2.0): :data:`PS2_INTERPRETER` is the same
+loop in the 2.0 subset (tests/ps2rules.py). Three parts differ: the payload is written by
+``ConvertTo-OrchJson`` (:mod:`._interp_ps_json`; ``ConvertTo-Json`` is 3.0), the records are
+written through to disk with ``FileOptions.WriteThrough`` (``Flush($true)`` is .NET 4, see
+:mod:`._interp_ps_records`), and the pipeline runs with the non-generic ``BeginInvoke()``, a
+second pipeline element collecting the output into a list so that the output of a step that
+fails or times out is still reported. :func:`ps_program` picks the form from the host's
+declared or gathered ``powershell`` platform fact; the bootstrap is the same for both.
 """
 
 from __future__ import annotations
@@ -36,7 +45,8 @@ from __future__ import annotations
 import base64
 
 from ._frame import encode_request
-from ._interp_ps_records import PS_RECORDS
+from ._interp_ps_json import PS2_JSON
+from ._interp_ps_records import PS2_RECORDS, PS_RECORDS
 from ._quote import ps_quote
 
 #: First line of a script the interpreter keeps and replays into a fresh runspace.
@@ -50,9 +60,7 @@ PS_BOOTSTRAP = (
     ". ([ScriptBlock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($l))))"
 )
 
-_HANDLER = (
-    PS_RECORDS
-    + r"""
+_HANDLER_TEMPLATE = r"""
 $ErrorActionPreference = 'Stop'
 $OrchUtf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
 [Console]::OutputEncoding = $OrchUtf8
@@ -161,12 +169,10 @@ function Invoke-OrchRequest {
     $ps = [PowerShell]::Create()
     $ps.Runspace = $rs
     [void]$ps.AddScript($Script)
-    $inputs = New-Object 'System.Management.Automation.PSDataCollection[psobject]'
-    $inputs.Complete()
-    $outputs = New-Object 'System.Management.Automation.PSDataCollection[psobject]'
+    __PREPARE__
     $err = New-Object System.Collections.Generic.List[string]
     $code = 0
-    $async = $ps.BeginInvoke($inputs, $outputs)
+    __BEGIN__
     if (-not $async.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($Timeout))) {
         $code = 124
         $stop = $ps.BeginStop($null, $null)
@@ -202,7 +208,7 @@ function Invoke-OrchRequest {
         $value = $rs.SessionStateProxy.GetVariable('OrchPayload')
         if ($null -ne $value) {
             try {
-                $payload = ConvertTo-Json -InputObject $value -Depth 8 -Compress
+                $payload = __PAYLOAD__
             } catch {
                 $lines.Add('orchestrator: $OrchPayload is not serialisable: ' +
                     $_.Exception.Message)
@@ -254,7 +260,33 @@ function Invoke-OrchLine {
     }
 }
 """
+#: Windows PowerShell 3.0+: the generic ``BeginInvoke(input, output)`` collects the output
+#: (kept when the step fails or times out) and ``ConvertTo-Json`` writes the payload.
+_INVOKE = (
+    """$inputs = New-Object 'System.Management.Automation.PSDataCollection[psobject]'
+    $inputs.Complete()
+    $outputs = New-Object 'System.Management.Automation.PSDataCollection[psobject]'""",
+    "$async = $ps.BeginInvoke($inputs, $outputs)",
 )
+#: Windows PowerShell 2.0: a second pipeline element collects the output into a list (kept
+#: when the step fails or times out) and the non-generic ``BeginInvoke()`` runs the pipeline;
+#: ``ConvertTo-OrchJson`` (:mod:`._interp_ps_json`) writes the payload.
+_INVOKE2 = (
+    """$outputs = New-Object System.Collections.ArrayList
+    $rs.SessionStateProxy.SetVariable('OrchRequestOutput', $outputs)
+    [void]$ps.AddScript('process { [void]$OrchRequestOutput.Add($_) }')""",
+    "$async = $ps.BeginInvoke()",
+)
+
+
+def _handler(records: str, invoke: tuple[str, str], payload: str) -> str:
+    prepare, begin = invoke
+    text = _HANDLER_TEMPLATE.replace("__PREPARE__", prepare).replace("__BEGIN__", begin)
+    return records + text.replace("__PAYLOAD__", payload)
+
+
+_HANDLER = _handler(PS_RECORDS, _INVOKE, "ConvertTo-Json -InputObject $value -Depth 8 -Compress")
+_HANDLER2 = _handler(PS2_RECORDS + PS2_JSON, _INVOKE2, "ConvertTo-OrchJson -Value $value -Depth 8")
 
 _LOOP = r"""
 while ($true) {
@@ -266,6 +298,15 @@ while ($true) {
 
 #: The interpreter loop (PowerShell 3.0+; Windows PowerShell 5.1 recommended).
 PS_INTERPRETER = _HANDLER + _LOOP
+#: The same loop in the PowerShell 2.0 subset (Windows Server 2003 with WMF 2.0).
+PS2_INTERPRETER = _HANDLER2 + _LOOP
+
+
+def ps_program(powershell: str | None) -> str:
+    """The interpreter for a host whose PowerShell version is ``powershell`` (its platform
+    fact, e.g. ``"2.0"``; None when not declared): :data:`PS2_INTERPRETER` for 2.x,
+    :data:`PS_INTERPRETER` otherwise."""
+    return PS2_INTERPRETER if str(powershell or "").split(".")[0] == "2" else PS_INTERPRETER
 
 
 def ps_bootstrap_command() -> str:
@@ -282,9 +323,12 @@ def ps_interpreter_line(program: str = PS_INTERPRETER) -> bytes:
     return base64.b64encode(program.encode()) + b"\n"
 
 
-def PS_ONE_SHOT(script: str, request_id: str = ONE_SHOT_ID, timeout_s: float = 3600) -> str:
+def PS_ONE_SHOT(
+    script: str, request_id: str = ONE_SHOT_ID, timeout_s: float = 3600, version2: bool = False
+) -> str:
     """A program that answers one request for ``script`` and ends: the fallback run in a fresh
     ``powershell.exe`` (through the bootstrap) when the persistent interpreter died. It prints
-    exactly one ``ORCH1-END <request_id> ...`` line."""
+    exactly one ``ORCH1-END <request_id> ...`` line. ``version2``: the PowerShell 2.0 form."""
     line = encode_request(request_id, script, timeout_s).decode("ascii").strip()
-    return _HANDLER + f"\nInvoke-OrchLine -Line {ps_quote(line)}\n"
+    handler = _HANDLER2 if version2 else _HANDLER
+    return handler + f"\nInvoke-OrchLine -Line {ps_quote(line)}\n"

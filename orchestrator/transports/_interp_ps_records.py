@@ -15,13 +15,15 @@ removed when an interpreter starts.
 
 Only what Windows PowerShell 3.0+ has is used (``[System.IO.File]`` and
 ``[System.Diagnostics.Process]`` statics, ``FileStream.Flush($true)``); the functions run
-in tests/psmini (tests/test_ps_records.py).
+in tests/psmini (tests/test_ps_records.py). :data:`PS2_RECORDS` is the PowerShell 2.0 form:
+on .NET Framework 2.0 ``Flush(Boolean)`` does not exist, so ``New-OrchRecord`` creates the
+file exclusively with ``FileOptions.WriteThrough`` and writes its UTF-8 bytes through to the
+disk in the same handle; the other functions are shared.
 """
 
 from __future__ import annotations
 
-#: The record functions (``New-OrchRecord``, ``Save-OrchAnswer``, ``Get-OrchStepState``).
-PS_RECORDS = r"""
+_CREATE = r"""
 function Sync-OrchFile {
     param([string]$Path)
     $fs = [System.IO.File]::Open($Path, 'Open')
@@ -35,7 +37,17 @@ function New-OrchRecord {
     [System.IO.File]::WriteAllText($Path, $Text)
     Sync-OrchFile -Path $Path
 }
-
+"""
+_CREATE2 = r"""
+function New-OrchRecord {
+    param([string]$Path, [string]$Text)
+    $bytes = [System.Text.Encoding]::UTF8.GetBytes($Text)
+    $fs = New-Object System.IO.FileStream -ArgumentList @($Path, 'CreateNew', 'Write', 'None',
+        4096, 'WriteThrough')
+    try { $fs.Write($bytes, 0, $bytes.Length); $fs.Flush() } finally { $fs.Dispose() }
+}
+"""
+_SHARED = r"""
 function Save-OrchAnswer {
     param([string]$Step, [string]$Text)
     if ($null -eq $script:OrchRecords) { return }
@@ -77,3 +89,7 @@ function Get-OrchStepState {
     return 'gone'
 }
 """
+#: The record functions (``New-OrchRecord``, ``Save-OrchAnswer``, ``Get-OrchStepState``).
+PS_RECORDS = _CREATE + _SHARED
+#: The same in the PowerShell 2.0 subset.
+PS2_RECORDS = _CREATE2 + _SHARED

@@ -1,6 +1,8 @@
 """The verbs: what each action kind does on a host, written once per dialect.
 
-- :mod:`.powershell`: Windows PowerShell 3.0+ (every kind that reaches a host);
+- :mod:`.powershell`: Windows PowerShell 3.0+ (every kind that reaches a host), and as
+  ``powershell2`` on Windows PowerShell 2.0 the kinds of :data:`.powershell.PS2_KINDS`
+  (all but the cluster and load-balancer kinds);
 - :mod:`.sh`: POSIX sh on Linux hosts (the kinds in :data:`.sh.SH_KINDS`).
 
 :data:`CATALOGUE` says which kinds each dialect implements; the transports (WinRM, SSH)
@@ -15,11 +17,13 @@ from collections.abc import Mapping
 from ..kinds import KNOWN_KINDS
 from ._calls import ENGINE_ONLY_KINDS, STEPS, check_call
 from ._dialects import Choice, choose, platform_of
+from .powershell import PS2_KINDS
 from .sh import SH_KINDS
 
 #: Dialect -> the action kinds it has a verb for.
 CATALOGUE: Mapping[str, frozenset[str]] = {
     "powershell": frozenset(KNOWN_KINDS) - ENGINE_ONLY_KINDS,
+    "powershell2": PS2_KINDS,
     "sh": frozenset(SH_KINDS),
 }
 

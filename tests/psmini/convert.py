@@ -41,6 +41,7 @@ CAST_TYPES = frozenset(
         "void",
         "datetime",
         "switch",
+        "char",
     ]
 )
 
@@ -232,6 +233,12 @@ def cast(key: str, value: Any) -> Any:
         if isinstance(value, DateTime):
             return value
         raise cast_error(value, "System.DateTime")
+    if key == "char":  # psmini's chars are one-letter strings
+        if isinstance(value, str) and len(value) == 1:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFF:
+            return chr(value)
+        raise cast_error(value, "System.Char")
     if key == "object":
         return value
     if key == "void":

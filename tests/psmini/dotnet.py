@@ -43,6 +43,7 @@ def _properties() -> dict[tuple[str, str], Callable[[WindowsHost], Any]]:
         ("datetime", "minvalue"): lambda h: DateTime(0),
         ("datetime", "maxvalue"): lambda h: DateTime(MAX_TICKS),
         ("string", "empty"): lambda h: "",
+        ("text.encoding", "utf8"): lambda h: _UTF8,
         ("management.automation.language.nullstring", "value"): lambda h: NULL_STRING,
         ("int", "maxvalue"): lambda h: INT32[1],
         ("int", "minvalue"): lambda h: INT32[0],
@@ -53,6 +54,17 @@ def _properties() -> dict[tuple[str, str], Callable[[WindowsHost], Any]]:
     }
 
 
+def _utf8_bytes(args: list[Any]) -> list[int]:
+    """``Encoding.UTF8.GetBytes(string)``: a lone surrogate becomes U+FFFD, as in .NET."""
+    if len(args) != 1 or not isinstance(args[0], str):
+        raise TypeError("GetBytes(string)")
+    text = args[0].encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return list(text.encode("utf-8"))
+
+
+_UTF8 = PSObject(
+    "System.Text.UTF8Encoding", methods={"GetBytes": _utf8_bytes}, text="System.Text.UTF8Encoding"
+)
 _PROPERTIES = _properties()
 
 
@@ -259,6 +271,16 @@ def _kind_arg(value: Any) -> str:
     raise cast_error(value, KIND_ENUM)
 
 
+def _file_stream(h: WindowsHost, args: list[Any], line: int) -> PSObject:
+    """``FileStream(path, mode, access, share, bufferSize, options)``, for a new file written
+    through to disk (the emulated disk has no cache: WriteThrough changes nothing)."""
+    rest = [to_string(a).replace(" ", "").lower() for a in args[2:]]
+    if rest[0] not in ("write", "readwrite") or rest[1] != "none" or rest[3] != "writethrough":
+        raise Unsupported(f"FileStream with {rest}", line)
+    path = _file_path(_string(args[0]), _EMPTY + "\r\nParameter name: path")
+    return file_stream(h, h.open_file(path, FILE_MODE.convert(args[1]).name))
+
+
 def new_object(h: WindowsHost, key: str, args: list[Any], line: int) -> Any:
     """``New-Object <type> -ArgumentList args`` for DateTime and IO.FileInfo."""
     try:
@@ -269,6 +291,8 @@ def new_object(h: WindowsHost, key: str, args: list[Any], line: int) -> Any:
             if len(args) in (3, 6, 7):
                 kind = _kind_arg(args[6]) if len(args) == 7 else "Unspecified"
                 return DateTime.from_parts([to_integer(a, 32) for a in args[:6]], kind)
+        elif key == "io.filestream" and len(args) == 6:
+            return _file_stream(h, args, line)
         elif key == "io.fileinfo" and len(args) == 1:
             path = _string(args[0])
             if path is None:

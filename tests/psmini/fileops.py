@@ -89,11 +89,12 @@ def _ntfs(name: str) -> tuple[str, str]:
 
 
 def file_stream(h: FileOps, handle: int) -> PSObject:
-    """The FileStream ``File.Open`` returns: ``Name``, ``Length``, ``Flush([bool])``,
-    ``Close()`` and ``Dispose()`` (closing twice is fine; a closed stream's Length and Flush
-    throw)."""
+    """The FileStream ``File.Open`` (or ``New-Object System.IO.FileStream``) returns:
+    ``Name``, ``Length``, ``Flush([bool])``, ``Write(byte[], offset, count)`` (at the stream's
+    position, which starts at 0), ``Close()`` and ``Dispose()`` (closing twice is fine; a
+    closed stream's Length, Flush and Write throw)."""
     canon = h._handles[handle]
-    state = {"open": True}
+    state = {"open": True, "position": 0}
 
     def close(args: list[Any]) -> Any:
         if args:
@@ -111,6 +112,21 @@ def file_stream(h: FileOps, handle: int) -> PSObject:
             raise NetError("System.ObjectDisposedException", "Cannot access a closed file.")
         return VOID
 
+    def write(args: list[Any]) -> Any:
+        if len(args) != 3 or not isinstance(args[0], list):
+            raise TypeError("Write takes a byte array, an offset and a count")
+        if not state["open"]:
+            raise NetError("System.ObjectDisposedException", "Cannot access a closed file.")
+        start, count = int(args[1]), int(args[2])
+        if start < 0 or count < 0 or start + count > len(args[0]):
+            raise NetError("System.ArgumentException", "Offset and length were out of bounds.")
+        data = bytes(args[0][start : start + count])
+        with h.path(canon).open("r+b") as f:
+            f.seek(state["position"])
+            f.write(data)
+        state["position"] += count
+        return VOID
+
     def length() -> int:
         if not state["open"]:
             raise NetError("System.ObjectDisposedException", "Cannot access a closed file.")
@@ -120,6 +136,6 @@ def file_stream(h: FileOps, handle: int) -> PSObject:
         "System.IO.FileStream",
         {"Name": canon},
         getters={"Length": length},
-        methods={"Close": close, "Dispose": close, "Flush": flush},
+        methods={"Close": close, "Dispose": close, "Flush": flush, "Write": write},
         text="System.IO.FileStream",
     )

@@ -188,6 +188,14 @@ def is_type(value: Any, target: Any, negate: bool, line: int) -> bool:
         "object[]": lambda v: isinstance(v, list),
         "datetime": lambda v: isinstance(v, DateTime),
         "object": lambda v: v is not None,
+        # psmini has one-letter strings for chars and no other number types: never these
+        **dict.fromkeys(
+            ("char", "byte", "sbyte", "int16", "uint16", "uint32", "uint64", "decimal", "single"),
+            lambda v: False,
+        ),
+        "enum": lambda v: isinstance(v, PSEnum),
+        "collections.idictionary": lambda v: isinstance(v, Hashtable),
+        "collections.ienumerable": lambda v: isinstance(v, str | list | Hashtable | KeysView),
     }
     check = checks.get(target.key)
     if check is None:

@@ -99,7 +99,8 @@ function Confirm-OrchBuildAdminImage {
 
 function Get-OrchImageMsi {
     param([string]$Dir)
-    $hit = Get-ChildItem -LiteralPath $Dir -Filter '*.msi' -File | Select-Object -First 1
+    $hit = Get-ChildItem -LiteralPath $Dir -Filter '*.msi' |
+        Where-Object { -not $_.PSIsContainer } | Select-Object -First 1
     if ($null -eq $hit) { throw ('no .msi in ' + $Dir) }
     return $hit.FullName
 }

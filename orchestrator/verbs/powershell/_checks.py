@@ -75,11 +75,13 @@ function Get-OrchBackupTime {
             return @{ 'when' = $last.ToUniversalTime(); 'source' = 'Windows Server Backup' }
         }
     }
-    $record = Get-WinEvent -FilterHashtable @{ 'LogName' = 'Microsoft-Windows-Backup'; 'Id' = 4 } `
-        -MaxEvents 1 -ErrorAction SilentlyContinue
-    if ($record) {
-        $when = $record.TimeCreated.ToUniversalTime()
-        return @{ 'when' = $when; 'source' = 'the Backup event log' }
+    if ([Environment]::OSVersion.Version.Major -ge 6) {  # Get-WinEvent needs Vista/2008+
+        $log = @{ 'LogName' = 'Microsoft-Windows-Backup'; 'Id' = 4 }
+        $record = Get-WinEvent -FilterHashtable $log -MaxEvents 1 -ErrorAction SilentlyContinue
+        if ($record) {
+            $when = $record.TimeCreated.ToUniversalTime()
+            return @{ 'when' = $when; 'source' = 'the Backup event log' }
+        }
     }
     $why = 'no backup evidence (set params.marker to the file your backup job writes)'
     return @{ 'when' = $null; 'source' = $why }

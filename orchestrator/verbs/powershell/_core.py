@@ -173,7 +173,7 @@ function Invoke-OrchProcess {
     $text = ''
     foreach ($file in @($out, $err)) {
         if (Test-Path -LiteralPath $file) {
-            $text += (Get-Content -LiteralPath $file -Raw)
+            $text += [System.IO.File]::ReadAllText($file, [System.Text.Encoding]::Default)
             Remove-Item -LiteralPath $file -Force
         }
     }

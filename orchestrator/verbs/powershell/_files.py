@@ -6,6 +6,14 @@ child ``powershell.exe -EncodedCommand``; its exit code is the step's ``exit_cod
 from __future__ import annotations
 
 PS_FILES = r"""
+function Get-OrchFileHash {
+    param([string]$Path)
+    $sha = [System.Security.Cryptography.SHA256]::Create()
+    $stream = [System.IO.File]::OpenRead($Path)
+    try { $bytes = $sha.ComputeHash($stream) } finally { $stream.Dispose() }
+    return (($bytes | ForEach-Object { $_.ToString('x2') }) -join '')
+}
+
 function Get-OrchFileFacts {
     param([string[]]$Paths)
     $facts = @()
@@ -14,7 +22,7 @@ function Get-OrchFileFacts {
             $item = Get-Item -LiteralPath $path
             $facts += @{ 'path' = $path; 'exists' = $true; 'size' = $item.Length;
                 'mtime' = $item.LastWriteTimeUtc.ToString('o');
-                'sha256' = (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash.ToLower() }
+                'sha256' = (Get-OrchFileHash $path) }
         } else {
             $facts += @{ 'path' = $path; 'exists' = $false }
         }
@@ -85,8 +93,7 @@ function Test-OrchRestoreFiles {
             -not (Test-Path -LiteralPath $path -PathType Leaf)) {
             $differ += $path; continue
         }
-        $a = (Get-FileHash -LiteralPath $path -Algorithm SHA256).Hash
-        if ($a -ne (Get-FileHash -LiteralPath $copy -Algorithm SHA256).Hash) { $differ += $path }
+        if ((Get-OrchFileHash $path) -ne (Get-OrchFileHash $copy)) { $differ += $path }
     }
     if ($differ.Count -gt 0) {
         return (New-OrchProbe $false ('differs from the saved copy: ' + ($differ -join ', ')))

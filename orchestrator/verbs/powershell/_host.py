@@ -44,7 +44,7 @@ function Get-OrchServicePlan {
         if ($null -eq $svc -and $purpose -ne 'interfering') {
             throw ("service '{0}' does not exist on {1}" -f $name, $env:COMPUTERNAME)
         }
-        $rows += [pscustomobject]@{ 'Name' = $name; 'Service' = $svc }
+        $rows += @{ 'Name' = $name; 'Service' = $svc }
     }
     return $rows
 }

@@ -166,7 +166,7 @@ function Get-OrchInstallCommand {
         if ($name) { $candidates = @(Join-Path -Path $dir -ChildPath $name) }
         else {
             $candidates = @('setup.exe', 'install.exe', '*.msp', '*.msi') | ForEach-Object {
-                Get-ChildItem -Path $dir -Filter $_ -File |
+                Get-ChildItem -Path $dir -Filter $_ | Where-Object { -not $_.PSIsContainer } |
                     Select-Object -First 1 -ExpandProperty FullName
             }
         }

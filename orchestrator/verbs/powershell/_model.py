@@ -90,7 +90,8 @@ function Get-OrchHotfixDir {
 function Test-OrchExtractHotfix {
     param([hashtable]$P)
     $dir = Get-OrchHotfixDir -P $P
-    $files = @(Get-ChildItem -LiteralPath $dir -Recurse -File -ErrorAction SilentlyContinue)
+    $files = @(Get-ChildItem -LiteralPath $dir -Recurse -ErrorAction SilentlyContinue |
+        Where-Object { -not $_.PSIsContainer })
     return (New-OrchProbe ($files.Count -gt 0) ('{0}: {1} file(s)' -f $dir, $files.Count))
 }
 

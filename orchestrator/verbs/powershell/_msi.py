@@ -62,8 +62,8 @@ function Find-OrchSdkFile {
         (Join-Path -Path $env:ProgramFiles -ChildPath 'Microsoft SDKs'))
     foreach ($root in $roots) {
         if (-not $root -or -not (Test-Path -LiteralPath $root)) { continue }
-        $hit = Get-ChildItem -LiteralPath $root -Recurse -Filter $Name -File `
-            -ErrorAction SilentlyContinue |
+        $hit = Get-ChildItem -LiteralPath $root -Recurse -Filter $Name `
+            -ErrorAction SilentlyContinue | Where-Object { -not $_.PSIsContainer } |
             Sort-Object -Property @{ Expression = { $_.FullName -match '\\x86\\' } } -Descending |
             Select-Object -First 1
         if ($hit) { return $hit.FullName }

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 PS_REBOOT = r"""
 function Get-OrchBootTime {
-    return (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime()
+    if (Get-Command -Name Get-CimInstance -ErrorAction SilentlyContinue) {
+        return (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime()
+    }
+    $wmi = (Get-WmiObject -Class Win32_OperatingSystem).LastBootUpTime
+    return [System.Management.ManagementDateTimeConverter]::ToDateTime($wmi).ToUniversalTime()
 }
 
 function Get-OrchRebootReasons {
