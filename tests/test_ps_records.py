@@ -2,7 +2,8 @@
 orchestrator/transports/_interp_ps.py), run in tests/psmini against an emulated Windows
 machine: a step is recorded exclusively, an ask of an unknown step voids it, a recorded
 pid that is alive is "running", one that is gone without an answer is "gone", an answer
-makes it "finished"."""
+makes it "finished". Every test runs on both forms: ``PS_RECORDS`` (3.0+, ``Flush($true)``) and
+``PS2_RECORDS`` (2.0, a FileStream opened with ``WriteThrough``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.transports._interp_ps import PS_INTERPRETER
-from orchestrator.transports._interp_ps_records import PS_RECORDS
+from orchestrator.transports._interp_ps import PS2_INTERPRETER, PS_INTERPRETER
+from orchestrator.transports._interp_ps_records import PS2_RECORDS, PS_RECORDS
 
 from .psmini import Interpreter, PSError, WindowsHost
 
@@ -22,11 +23,11 @@ PRELUDE = (
 )
 
 
-@pytest.fixture
-def ps(tmp_path: Path) -> tuple[WindowsHost, Any]:
+@pytest.fixture(params=[PS_RECORDS, PS2_RECORDS], ids=["ps3", "ps2"])
+def ps(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[WindowsHost, Any]:
     host = WindowsHost(tmp_path / "machine", clock=lambda: 1_700_000_000.0)
     interp = Interpreter(host)
-    interp.run(PRELUDE + PS_RECORDS, [])
+    interp.run(PRELUDE + request.param, [])
 
     def run(script: str) -> list[Any]:
         out: list[Any] = []
@@ -38,6 +39,7 @@ def ps(tmp_path: Path) -> tuple[WindowsHost, Any]:
 
 def test_the_records_are_part_of_the_interpreter() -> None:
     assert PS_RECORDS in PS_INTERPRETER
+    assert PS2_RECORDS in PS2_INTERPRETER and "Flush($true)" not in PS2_INTERPRETER
 
 
 def test_a_step_is_recorded_once_and_its_states_follow_its_process(ps: Any) -> None:

@@ -7,7 +7,8 @@ decimals as PowerShell prints them (invariant culture; enums as their number); d
 PowerShell prints them (15 significant digits, where ``ConvertTo-Json`` keeps 17), NaN and
 infinities as ``null`` (JSON has no spelling for them); strings and chars as JSON strings;
 dictionaries as objects (keys as strings, in their enumeration order); other collections as
-arrays; anything else, and any collection deeper than ``-Depth``, as its string form.
+arrays; anything else, and any collection nested more than ``-Depth`` levels below the top
+one, as its string form (``ConvertTo-Json``'s rule).
 
 Strings: ``\\`` and ``"`` are escaped and the 32 control characters written ``\\u00XX``; every
 other character stays as it is (the answer is UTF-8, where .NET's encoder turns a lone
@@ -57,7 +58,7 @@ function ConvertTo-OrchJson {
         return $text
     }
     $nested = $Value -is [System.Collections.IEnumerable]
-    if ($nested -and $Level -ge $Depth) { return (ConvertTo-OrchJsonString ([string]$Value)) }
+    if ($nested -and $Level -gt $Depth) { return (ConvertTo-OrchJsonString ([string]$Value)) }
     $next = $Level + 1
     $parts = @()
     if ($Value -is [System.Collections.IDictionary]) {
