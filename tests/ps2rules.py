@@ -11,8 +11,8 @@ tree-sitter-powershell parse. :func:`ps2_findings` returns one :class:`Finding` 
   (new operators); computerperformance.co.uk/powershell/powershell-3-notin.
 - ``$PSItem``, ``$using:``, ``workflow``, ``$PSScriptRoot``/``$PSCommandPath`` outside a
   module, ``[Parameter(Mandatory)]`` without ``= $true``, simplified ``Where-Object Name -eq``
-  syntax, ``.Count``/``.Length`` on a scalar, member enumeration (3.0): What's New in Windows
-  PowerShell 3.0.
+  syntax, ``.Count``/``.Length`` on a scalar or on ``$null``, ``foreach`` over ``$null``
+  (iterated once before 3.0), member enumeration (3.0): What's New in Windows PowerShell 3.0.
 - ``.Where()``/``.ForEach()`` methods (4.0): MicrosoftDocs/PowerShell-Docs issue 2307, "the
   v4+ .ForEach() and .Where() methods"; ``-PipelineVariable`` (4.0): What's New in 4.0.
 - ``::new()``, ``class``, ``enum``, ``configuration`` keywords (5.0): What's New With
@@ -77,6 +77,8 @@ DOTNET4 = {
     "copyto": (1, "Stream.CopyTo"),
 }
 SCALAR_COUNT = {"count", "length"}
+#: Parameter types whose unbound value is not $null ('' , 0, $false).
+NOT_NULL_TYPES = {"string", "int", "long", "double", "bool", "switch", "char", "datetime"}
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,7 @@ class _Checker:
         if first is not None and _text(first).lower() == "workflow":
             self.add("workflow", node, "workflow is PowerShell 3.0")
         self.member_enumeration(node)
+        self.null_iteration(node)
 
     def on_program(self, node: Node) -> None:
         self.member_enumeration(node)
@@ -257,6 +260,45 @@ class _Checker:
                 why = "member enumeration of an array is PowerShell 3.0 (use foreach)"
                 self.add("member-enum", node, why)
 
+    def null_iteration(self, function: Node) -> None:
+        """``foreach`` over, or ``.Count`` of, a parameter that may be unbound ($null): 2.0
+        iterates ``$null`` once and its ``$null.Count`` is $null (3.0 made both 0); and
+        ``foreach`` over a variable this function also assigns from something that may be
+        $null."""
+        nullable: set[str] = set()
+        for param in (n for n in walk(function) if n.type == "script_parameter"):
+            var = next((c for c in param.children if c.type == "variable"), None)
+            if var is None or any(c.type == "script_parameter_default" for c in param.children):
+                continue
+            types = [n for n in walk(param) if n.type == "type_literal"]
+            name = _text(types[-1]).strip()[1:-1].strip().lower() if types else ""
+            if name.removeprefix("system.") not in NOT_NULL_TYPES:
+                nullable.add(_text(var).lower())
+        assigned: dict[str, set[str]] = {}
+        for node in self._own(function):
+            if node.type == "assignment_expression" and len(node.children) >= 3:
+                left, op, value = node.children[0], node.children[1], node.children[-1]
+                kind = "x" if _text(op) != "+=" and _may_be_null(value) else "safe"
+                assigned.setdefault(_text(left).strip().lower(), set()).add(kind)
+        for node in self._own(function):
+            if node.type == "foreach_statement":
+                after = [c for c in node.children if c.type == "pipeline"]
+                inner = after[0] if after else node
+                while inner.child_count == 1:
+                    inner = inner.children[0]
+                name = _text(inner).lower()
+                if inner.type != "variable":
+                    continue
+                if name in nullable or "x" in assigned.get(name, set()):
+                    why = f"foreach over {name}, which may be $null: 2.0 iterates $null once"
+                    self.add("foreach-null", node, why)
+            if node.type == "member_access" and node.children[0].type == "variable":
+                names = [c for c in node.children if c.type == "member_name"]
+                member = _text(names[0]).lower() if names else ""
+                if member in SCALAR_COUNT and _text(node.children[0]).lower() in nullable:
+                    why = f"{_text(node)} of an unbound parameter is $null on 2.0 (0 on 3.0)"
+                    self.add("null-count", node, why)
+
     def _own(self, scope: Node) -> Iterator[Node]:
         """Nodes of ``scope`` not inside a nested function or script block."""
         for child in scope.children:
@@ -309,6 +351,20 @@ class _Checker:
             number = re.match(r"\d+", words[i + 1])
             if word.lower() == "-version" and number and int(number.group(0)) >= 3:
                 self.add("strictmode", node, "Set-StrictMode -Version 3+ is 3.0 and later")
+
+
+def _may_be_null(value: Node) -> bool:
+    """Whether an assigned value may be $null: a command other than New-Object, a variable,
+    a member or a parenthesised pipeline; not a literal, ``@(...)``, cast or operator result."""
+    inner = value
+    while inner.child_count == 1:
+        inner = inner.children[0]
+    if inner.type == "command":
+        names = [c for c in inner.children if c.type == "command_name"]
+        return not (names and _text(names[0]).lower() == "new-object")
+    if inner.type in ("pipeline", "pipeline_chain"):
+        return True
+    return inner.type in ("variable", "member_access", "parenthesized_expression")
 
 
 def _guarded(node: Node, name: str, entry: dict[str, Any]) -> bool:

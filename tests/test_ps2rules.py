@@ -74,6 +74,15 @@ REJECTED = {
         "[Environment]::Is64BitOperatingSystem",
     ],
     "parse": ["if ($a { 1 }"],
+    "foreach-null": [
+        "function f {\n    param([string[]]$Names)\n    foreach ($n in $Names) { $n }\n}",
+        "function f {\n    param($P)\n    foreach ($k in $P) { $k }\n}",
+        "function f {\n    $x = Get-Service -Name a\n    foreach ($s in $x) { $s }\n}",
+    ],
+    "null-count": [
+        "function f {\n    param([string[]]$Names)\n    if ($Names.Count -eq 0) { 1 }\n}",
+        "function f {\n    param([hashtable]$P)\n    $P.Count\n}",
+    ],
 }
 
 #: The 2.0 way of each of the above (and harder look-alikes): no finding.
@@ -112,7 +121,19 @@ function Get-Thing {
     Select-Object -InputObject $names -Skip 1 -Last 2
     $item = Get-Item -LiteralPath 'C:\x'
     $item.Name
+    foreach ($n in @(Get-Service)) { $n }
+    foreach ($n in $all) { $n.Name }
+    $Name.Length
+    $copy = New-Object System.Collections.ArrayList
+    foreach ($n in $copy) { $n }
+    foreach ($k in $P.Keys) { $k }
     return $o
+}
+
+function Get-Other {
+    param([string[]]$Names = @(), [string]$Text)
+    foreach ($n in $Names) { $n }
+    $Text.Length + $Names.Count
 }
 """
 

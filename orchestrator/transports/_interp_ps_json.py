@@ -69,7 +69,7 @@ function ConvertTo-OrchJson {
         return ('{' + ($parts -join ',') + '}')
     }
     if ($nested) {
-        foreach ($item in $Value) {
+        foreach ($item in @($Value)) {
             $parts += (ConvertTo-OrchJson -Value $item -Depth $Depth -Level $next)
         }
         return ('[' + ($parts -join ',') + ']')

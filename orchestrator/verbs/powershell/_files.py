@@ -15,7 +15,7 @@ function Get-OrchFileHash {
 }
 
 function Get-OrchFileFacts {
-    param([string[]]$Paths)
+    param([string[]]$Paths = @())
     $facts = @()
     foreach ($path in $Paths) {
         if (Test-Path -LiteralPath $path -PathType Leaf) {

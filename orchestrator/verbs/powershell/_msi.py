@@ -104,14 +104,14 @@ function Test-OrchCheckMsiLogClean {
 }
 
 function Get-OrchImages {
-    param([hashtable]$P, [string[]]$Names)
+    param([hashtable]$P, [string[]]$Names = @())
     $paths = @(Get-OrchList -P $P -Name 'msi')
     if ($paths.Count -gt 0) { return $paths }
     if ($Names.Count -eq 0) {
         $list = Get-OrchMark -Area 'build' -Key 'images'
         if ($null -ne $list) { $Names = $list }
     }
-    foreach ($name in $Names) {
+    foreach ($name in @($Names)) {
         $mark = Get-OrchMark -Area 'build' -Key ('image|' + $name)
         if ($null -eq $mark) {
             throw ("no administrative image '{0}' was built on this host" -f $name)
