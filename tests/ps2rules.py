@@ -13,6 +13,8 @@ tree-sitter-powershell parse. :func:`ps2_findings` returns one :class:`Finding` 
   module, ``[Parameter(Mandatory)]`` without ``= $true``, simplified ``Where-Object Name -eq``
   syntax, ``.Count``/``.Length`` on a scalar or on ``$null``, ``foreach`` over ``$null``
   (iterated once before 3.0), member enumeration (3.0): What's New in Windows PowerShell 3.0.
+- redirection of streams other than output and error (``3>``..``6>``, ``*>``, ``3>&1``; 3.0):
+  about_Redirection, "Beginning in PowerShell 3.0 ... redirect ... warning, verbose, debug".
 - ``.Where()``/``.ForEach()`` methods (4.0): MicrosoftDocs/PowerShell-Docs issue 2307, "the
   v4+ .ForEach() and .Where() methods"; ``-PipelineVariable`` (4.0): What's New in 4.0.
 - ``::new()``, ``class``, ``enum``, ``configuration`` keywords (5.0): What's New With
@@ -170,6 +172,17 @@ class _Checker:
             self.add("in", node, f"{op} is PowerShell 3.0 (use -contains/-notcontains)")
         if op in ("-shl", "-shr"):
             self.add("shift", node, f"{op} is PowerShell 3.0")
+
+    def on_file_redirection_operator(self, node: Node) -> None:
+        self.redirection(node)
+
+    def on_merging_redirection_operator(self, node: Node) -> None:
+        self.redirection(node)
+
+    def redirection(self, node: Node) -> None:
+        op = _text(node).strip()
+        if op not in (">", ">>", "1>", "1>>", "2>", "2>>", "2>&1"):
+            self.add("redirection", node, f"{op} (streams 3-6, *) is PowerShell 3.0")
 
     def on_variable(self, node: Node) -> None:
         name = _text(node).lower().lstrip("$").strip("{}")

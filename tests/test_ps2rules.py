@@ -74,6 +74,7 @@ REJECTED = {
         "[Environment]::Is64BitOperatingSystem",
     ],
     "parse": ["if ($a { 1 }"],
+    "redirection": ["Get-Service *> $null", "Get-Service 3>&1", "Get-Service 4> 'C:\\v.txt'"],
     "foreach-null": [
         "function f {\n    param([string[]]$Names)\n    foreach ($n in $Names) { $n }\n}",
         "function f {\n    param($P)\n    foreach ($k in $P) { $k }\n}",
@@ -122,6 +123,9 @@ function Get-Thing {
     $item = Get-Item -LiteralPath 'C:\x'
     $item.Name
     foreach ($n in @(Get-Service)) { $n }
+    $all = @(cmd.exe /c 'ver' 2>&1)
+    Get-Service > 'C:\out.txt' 2>> 'C:\err.txt'
+    Get-Service 2> $null
     foreach ($n in $all) { $n.Name }
     $Name.Length
     $copy = New-Object System.Collections.ArrayList
