@@ -6,6 +6,7 @@ non-ASCII, deep and huge values, as psmini's emulation of 5.1's ``ConvertTo-Json
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,32 @@ def test_the_records_write_utf8_through_a_new_file(tmp_path: Path) -> None:
     assert (tmp_path / "machine").rglob("s")
     data = next(p for p in (tmp_path / "machine").rglob("s") if p.is_file()).read_bytes()
     assert data == "started 7 1 é😀".encode()
+
+
+def test_over_winrm_a_2_0_host_is_sent_the_2_0_interpreter() -> None:
+    """End to end: the inventory's fact -> transport_factory -> WinRMTransport -> the
+    WS-Management test server, whose interpreter emulator receives the program line."""
+    from tests.wsman import InterpreterEmulator, VocabularyRunner, WSManServer, make_script
+
+    password = "s3cret-Pa55"
+    emulator = InterpreterEmulator(VocabularyRunner(), banner=b"ORCH1-END 0 0 - - -\r\n")
+    with WSManServer(emulator, password=password) as server:
+        conn = {
+            "kind": "winrm",
+            "address": "127.0.0.1",
+            "port": server.port,
+            "winrm_scheme": "http",
+            "winrm_transport": "basic",
+            "allow_unencrypted": True,
+            "user": "orch",
+        }
+        facts = {"hosts": {"node-a": {"platform": "windows", "connection": conn}}}
+        facts["hosts"]["node-a"]["os"] = {"version": "5.2.3790", "powershell": "2.0"}
+        transport = transport_factory(facts, {}, {"ORCHESTRATOR_PASSWORD": password})("node-a")
+        try:
+            result = transport.run(make_script(stdout="ok", payload={"a": 1}), timeout=5)
+        finally:
+            transport.close()
+    assert (result.exit_code, result.stdout, dict(result.payload)) == (0, "ok", {"a": 1})
+    program = base64.b64decode(emulator.sessions[0].other_lines[0]).decode()
+    assert program == PS2_INTERPRETER
