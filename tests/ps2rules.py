@@ -78,6 +78,36 @@ DOTNET4 = {
     "clear": (0, "StringBuilder.Clear"),
     "copyto": (1, "Stream.CopyTo"),
 }
+WN3 = "What's New in Windows PowerShell 3.0 (learn.microsoft.com, previous-versions)"
+#: rule -> where the fact comes from (the cmdlet and parameter rules cite cmdlet_versions.json).
+SOURCES = {
+    "parse": "tree-sitter-powershell cannot parse it, so no rule can check it",
+    "ordered": "about_Hash_Tables: 'Beginning in PowerShell 3.0, you can use the [ordered]'",
+    "pscustomobject": "about_PSCustomObject: 'The [pscustomobject] type accelerator was added "
+    "in PowerShell 3.0'",
+    "in": WN3 + "; computerperformance.co.uk/powershell/powershell-3-notin",
+    "shift": WN3 + " (new operators -shl, -shr)",
+    "new": "What's New With PowerShell 5.0 (classes; the static new() method)",
+    "psitem": WN3 + " ($PSItem)",
+    "using": WN3 + " (the Using scope modifier)",
+    "scriptroot": WN3 + " ($PSScriptRoot and $PSCommandPath in all scripts)",
+    "methods": "MicrosoftDocs/PowerShell-Docs issue 2307: 'the v4+ .ForEach() and .Where()'",
+    "class": "What's New With PowerShell 5.0 (class)",
+    "enum": "What's New With PowerShell 5.0 (enum)",
+    "workflow": WN3 + " (Windows PowerShell Workflow)",
+    "attribute": WN3 + " (attribute arguments without a value default to $true)",
+    "simplified": WN3 + " (simplified Where-Object and ForEach-Object syntax)",
+    "strictmode": "Set-StrictMode help: -Version 3.0 and later name later versions",
+    "redirection": "about_Redirection: streams 3-6 and * redirected 'beginning in PowerShell 3.0'",
+    "scalar-count": WN3 + " (Count and Length on scalars)",
+    "null-count": WN3 + " (Count and Length on scalars and $null)",
+    "foreach-null": WN3 + " (foreach no longer iterates over $null)",
+    "member-enum": WN3 + " (member enumeration)",
+    "dotnet4": "learn.microsoft.com/dotnet/api: 'Applies to .NET Framework 4.0+' (PowerShell "
+    "2.0 runs on CLR 2.0)",
+    "cmdlet": "orchestrator/verbs/powershell/cmdlet_versions.json (a source per cmdlet)",
+    "parameter": "orchestrator/verbs/powershell/cmdlet_versions.json (a source per parameter)",
+}
 SCALAR_COUNT = {"count", "length"}
 #: Parameter types whose unbound value is not $null ('' , 0, $false).
 NOT_NULL_TYPES = {"string", "int", "long", "double", "bool", "switch", "char", "datetime"}
@@ -95,6 +125,11 @@ class Finding:
 
     def __str__(self) -> str:
         return f"line {self.line}: [{self.rule}] {self.text!r}: {self.why}"
+
+    @property
+    def source(self) -> str:
+        """Where the rule's fact comes from."""
+        return SOURCES[self.rule]
 
 
 @lru_cache(maxsize=1)

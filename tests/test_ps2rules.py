@@ -8,7 +8,7 @@ import json
 import pytest
 
 from orchestrator.verbs.powershell import _library
-from tests.ps2rules import VERSIONS_PATH, ps2_findings, too_new, versions
+from tests.ps2rules import SOURCES, VERSIONS_PATH, ps2_findings, too_new, versions
 
 #: rule -> samples it must reject (each on its own).
 REJECTED = {
@@ -146,7 +146,11 @@ function Get-Other {
 def test_each_rule_rejects_its_samples(rule: str, sample: str) -> None:
     found = ps2_findings(sample)
     assert rule in {f.rule for f in found}, (sample, [str(f) for f in found])
-    assert all(f.line >= 1 and f.why for f in found)
+    assert all(f.line >= 1 and f.why and f.source for f in found)
+
+
+def test_every_rule_has_a_source_and_a_rejected_sample() -> None:
+    assert set(SOURCES) == set(REJECTED)
 
 
 def test_a_clean_2_0_sample_passes() -> None:
