@@ -23,8 +23,10 @@ Known deviations from Windows PowerShell 5.1:
 - Hashtables keep insertion order (real ones follow hash buckets): key order in JSON and in
   ``foreach ($k in $h.Keys)`` differs. Strings compare case-insensitively by lower-casing, not
   by culture rules; ``-lt``/``-gt`` on strings compare ordinally.
-- Integers are Python ints: no Int32/Int64 overflow to Double; chars are one-letter strings;
-  string lengths and indexes count code points (``.Length`` counts UTF-16 units).
+- Integers are Python ints: no Int32/Int64 overflow to Double; chars are one-letter strings
+  (``[char]65`` is ``'A'``); string lengths and indexes count code points (``.Length`` counts
+  UTF-16 units). ``-is`` with a number type psmini has no values of (``[byte]``, ``[decimal]``,
+  ``[single]``...) or ``[char]`` is always false.
 - Output text is each object's string form, one per line (no Format-Table layout).
 - File names keep their exact case (NTFS ignores case); relative and UNC paths, and names
   ending in a dot or space, are refused. The clock and time zone are UTC.
